@@ -1,0 +1,5 @@
+import sys
+
+from qstar.cli.main import main
+
+sys.exit(main())

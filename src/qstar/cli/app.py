@@ -1,0 +1,24 @@
+"""The Typer application and its verb groups. Domain modules add their commands to these groups:
+``qstar train connect4``, ``qstar eval game24``, ``qstar bench tokenizer`` ...
+
+Command modules import heavy libraries (torch, transformers) inside the command functions, so that
+``qstar --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="qstar: search + learning with a ground-truth signal.")
+train_app = typer.Typer(no_args_is_help=True, help="Train a model (self-play for games, search rounds for reasoning).")
+eval_app = typer.Typer(no_args_is_help=True, help="Measure strength against the ground truth or reference players.")
+bench_app = typer.Typer(no_args_is_help=True, help="Speed benchmarks, each side by side with the slow path it names.")
+play_app = typer.Typer(no_args_is_help=True, help="Play a game against the engine in the terminal.")
+
+app.add_typer(train_app, name="train")
+app.add_typer(eval_app, name="eval")
+app.add_typer(bench_app, name="bench")
+app.add_typer(play_app, name="play")
+
+JSON_HELP = "Print one JSON object with the figures as the last line."
