@@ -273,6 +273,16 @@ class Position:
             raise IllegalMove(f"pass: the game is over\n{self.render()}")
         return self._derive(self.board, opponent(self.to_play), self.passes + 1, self.size * self.size)
 
+    def with_to_play(self, color: int) -> Position:
+        """The same board with ``color`` to move (GTP and SGF allow moves out of turn); not a move, no pass."""
+        new = self._derive(self.board, color, 0, None)
+        new.move_number = self.move_number
+        return new
+
+    def reopen(self) -> Position:
+        """After two passes: the same board with play going on (a GTP controller may continue the game)."""
+        return self.with_to_play(self.to_play)
+
     def resign(self) -> Position:
         """The player to move resigns: the game is over and the opponent wins."""
         new = self._derive(self.board, opponent(self.to_play), self.passes, None)

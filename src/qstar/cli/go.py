@@ -1,0 +1,150 @@
+"""Go commands: ``qstar gtp``, ``qstar match``, ``qstar train go``, ``qstar eval go``, ``qstar bench go``.
+Heavy imports (torch, the search) happen inside the commands."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from qstar.cli.app import JSON_HELP, app, bench_app, eval_app, train_app
+from qstar.core.errors import ConfigError
+
+
+def _search_config(sims: int, seconds: float, resign: float, seed: int):
+    from qstar.games.go.player import SearchConfig
+    return SearchConfig(simulations=sims, seconds=seconds, resign_threshold=resign, seed=seed)
+
+
+@app.command("gtp")
+def gtp(model: Optional[Path] = typer.Option(None, help="Network checkpoint (.safetensors) trained for Go on this "
+                                                       "board size; without it the engine is MCTS with random playouts."),
+        size: int = typer.Option(9, help="Board size 5..19 (a network fixes it)."),
+        komi: float = typer.Option(7.5, help="Komi under area scoring."),
+        sims: int = typer.Option(200, help="MCTS simulations per move."),
+        time: float = typer.Option(0.0, "--time", help="Seconds per move instead of --sims (GTP time_left overrides)."),
+        resign: float = typer.Option(-0.9, help="Resign when the search value for the engine falls below this; -1 never."),
+        seed: int = typer.Option(0, help="Seed of the playout evaluator.")):
+    """Speak GTP version 2 on stdin/stdout (for GoGui, Sabaki, GNU Go's referee, `qstar match`)."""
+    from qstar.games.go.gtp import GtpEngine
+    from qstar.games.go.player import make_mover
+    from qstar.games.go.rules import check_size
+    check_size(size)
+    cfg = _search_config(sims, time, resign, seed)
+    engine = GtpEngine(lambda s, k: make_mover(s, k, cfg, model), size=size, komi=komi, fixed_size=model is not None)
+    print(f"qstar gtp: {engine.mover.name}, {'%g s' % time if time else '%d sims' % sims} per move, "
+          f"{size}x{size} komi {komi:g}", file=sys.stderr)
+    engine.serve(sys.stdin, sys.stdout)
+
+
+def _run_match(black: str, white: str, games: int, size: int, komi: float, out: Path | None, timeout: float,
+               scorer: str, as_json: bool, title: str) -> dict:
+    from qstar.cli.output import emit_json, print_table
+    from qstar.core.progress import progress_bar
+    from qstar.games.go.match import MatchConfig, play_match
+    cfg = MatchConfig(games=games, size=size, komi=komi, move_timeout=timeout, scorer=scorer, out_dir=out)
+    with progress_bar(title, games, "games") as bar:
+        report = play_match(black, white, cfg, bar)
+    d = report.as_dict()
+    r = report.result
+    lo, hi = r.score_interval()
+    elo_lo, elo_hi = r.elo_interval()
+    print_table(title, ["A", "B", "A score", "95% CI", "Elo (A - B)", "95% CI", "scored by"],
+                [[d["a"], d["b"], f"+{r.wins} ={r.draws} -{r.losses} ({r.score:.3f})", f"[{lo:.3f}, {hi:.3f}]",
+                  f"{r.elo():+.0f}", f"[{elo_lo:+.0f}, {elo_hi:+.0f}]", report.scorer]])
+    for f in d["forfeits"]:
+        print(f"forfeit: {f}", file=sys.stderr)
+    if out is not None:
+        print(f"SGF: {out}/game-001.sgf ... game-{games:03d}.sgf")
+    if as_json:
+        emit_json(d)
+    return d
+
+
+@app.command("match")
+def match(a: str = typer.Argument(..., help="Player A: a GTP command line ('gnugo --mode gtp --level 10'), 'qstar', "
+                                            "'qstar gtp --sims 400', or a Go checkpoint path."),
+          b: str = typer.Argument(..., help="Player B, as A."),
+          games: int = typer.Option(10, help="Games; A plays Black in games 1, 3, 5 ..."),
+          size: int = typer.Option(9), komi: float = typer.Option(7.5),
+          out: Optional[Path] = typer.Option(Path("runs/match"), help="Folder for one SGF per game."),
+          timeout: float = typer.Option(60.0, help="Seconds per answer before an engine loses the game."),
+          scorer: str = typer.Option("auto", help="area (every stone alive), gnugo (GNU Go removes dead stones), auto."),
+          json_: bool = typer.Option(False, "--json", help=JSON_HELP)):
+    """Play A against B with alternating colours; print A's win rate with a 95% interval and the Elo difference."""
+    _run_match(a, b, games, size, komi, out, timeout, scorer, json_, f"match {size}x{size}")
+
+
+@eval_app.command("go")
+def eval_go(opponent: str = typer.Option("gnugo --mode gtp --level 1", help="GTP command line of the opponent."),
+            model: Optional[Path] = typer.Option(None, help="qstar Go checkpoint; without it MCTS with playouts."),
+            games: int = typer.Option(50), size: int = typer.Option(9), komi: float = typer.Option(7.5),
+            sims: int = typer.Option(200, help="qstar's MCTS simulations per move."),
+            time: float = typer.Option(0.0, "--time", help="qstar's seconds per move instead of --sims."),
+            out: Optional[Path] = typer.Option(Path("runs/eval-go"), help="Folder for the SGF records."),
+            timeout: float = typer.Option(120.0, help="Seconds per answer before an engine loses the game."),
+            json_: bool = typer.Option(False, "--json", help=JSON_HELP)):
+    """qstar's engine against a GTP opponent (GNU Go level 1 by default)."""
+    import shlex
+    qstar = ["qstar", "gtp", "--size", str(size), "--sims", str(sims), "--time", str(time)]
+    if model is not None:
+        qstar += ["--model", str(model)]
+    d = _run_match(shlex.join(qstar), opponent, games, size, komi, out, timeout, "auto", False,
+                   f"qstar vs {opponent}")
+    if json_:
+        from qstar.cli.output import emit_json
+        emit_json({**d, "qstar_sims": sims, "qstar_seconds": time, "model": str(model) if model else None})
+
+
+@train_app.command("go")
+def train_go(size: int = typer.Option(9, help="Board size (7 for quick runs)."),
+             komi: float = typer.Option(7.5),
+             run_dir: Path = typer.Option(None, help="Run folder (default runs/go<size>)."),
+             iterations: Optional[int] = typer.Option(None), games: Optional[int] = typer.Option(None, help="Self-play "
+                                                                                                     "games per iteration."),
+             sims: Optional[int] = typer.Option(None, help="MCTS simulations per self-play move."),
+             train_steps: Optional[int] = typer.Option(None), eval_games: Optional[int] = typer.Option(None),
+             threads: int = typer.Option(2, help="torch threads."),
+             resume: bool = typer.Option(False, help="Continue the run in --run-dir."),
+             json_: bool = typer.Option(False, "--json", help=JSON_HELP)):
+    """Self-play training of a Go network with the same loop as every other game."""
+    from dataclasses import replace
+
+    from qstar.games.go.train import go_training
+    from qstar.learn.loop import run_loop
+    spec, loop = go_training(size, komi)
+    sp = loop.selfplay
+    if sims is not None:
+        sp = replace(sp, mcts=replace(sp.mcts, num_simulations=sims), fast_simulations=min(sp.fast_simulations, sims))
+    overrides = {"iterations": iterations, "games_per_iteration": games, "train_steps": train_steps,
+                 "eval_games": eval_games}
+    loop = replace(loop, selfplay=sp, threads=threads, **{k: v for k, v in overrides.items() if v is not None})
+    last = run_loop(spec, loop, run_dir or Path(f"runs/go{size}"), resume=resume,
+                    log=lambda s: print(s, file=sys.stderr))
+    if json_:
+        from qstar.cli.output import emit_json
+        emit_json(last)
+
+
+@bench_app.command("go")
+def bench_go(seconds: float = typer.Option(5.0, help="Seconds of playouts for each implementation."),
+             size: int = typer.Option(9), json_: bool = typer.Option(False, "--json", help=JSON_HELP)):
+    """Random legal playouts per second: qstar's Go rules against PettingZoo's go_v5 in the same run."""
+    from qstar.cli.output import emit_json, print_table
+    from qstar.games.go.bench import run_bench
+    if seconds <= 0:
+        raise ConfigError(f"--seconds must be > 0, got {seconds}")
+    d = run_bench(size, seconds)
+    rows = [["qstar", d["qstar"]["playouts_per_s"], d["qstar"]["moves_per_s"], d["qstar"]["mean_moves"]]]
+    if d["pettingzoo"] is None:
+        print("pettingzoo not installed: comparison skipped (pip install pettingzoo pygame to run it)", file=sys.stderr)
+    else:
+        p = d["pettingzoo"]
+        rows.append(["pettingzoo go_v5", p["playouts_per_s"], p["moves_per_s"], p["mean_moves"]])
+        rows.append(["speedup", d["speedup_playouts"], d["speedup_moves"], ""])
+    print_table(f"random playouts on {size}x{size} ({d['machine']}, Python {d['python']})",
+                ["implementation", "playouts/s", "moves/s", "moves/game"], rows)
+    if json_:
+        emit_json(d)

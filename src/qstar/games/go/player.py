@@ -1,0 +1,96 @@
+"""Move choice for the GTP engine and matches: MCTS from ``qstar.search`` with a network, or with random
+playouts when there is no network (the engine then calls itself ``mcts-playouts``, never a random player)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from qstar.core.errors import ConfigError, check
+from qstar.games.go.game import GoConfig, GoGame
+from qstar.games.go.rules import Position
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    simulations: int = 200  # MCTS simulations per move (ignored when seconds > 0)
+    seconds: float = 0.0  # thinking time per move; 0 = use simulations
+    resign_threshold: float = -0.9  # resign when the search's value for the mover falls below; -1 never resigns
+    resign_after: int = 20  # no resignation before this many moves
+    playouts: int = 1  # random playouts per leaf when there is no network
+    seed: int = 0
+
+    def __post_init__(self):
+        check(self.simulations >= 1, f"--sims must be >= 1, got {self.simulations}")
+        check(self.seconds >= 0, f"--time must be >= 0 seconds, got {self.seconds}")
+        check(-1.0 <= self.resign_threshold <= 0.0, f"resign threshold must be in [-1, 0], got {self.resign_threshold}")
+        check(self.playouts >= 1, f"playouts must be >= 1, got {self.playouts}")
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: int  # a point, the pass (size * size), or RESIGN
+    value: float  # search's value for the mover, in [-1, 1]
+    simulations: int
+
+
+RESIGN = -1
+
+
+class MctsMover:
+    """Chooses a move by MCTS (a fresh tree per move, no noise): the most visited child."""
+
+    def __init__(self, game: GoGame, evaluator, cfg: SearchConfig, name: str):
+        from qstar.search import MCTSConfig
+        self.game, self.evaluator, self.cfg, self.name = game, evaluator, cfg, name
+        self.mcts = MCTSConfig(num_simulations=min(cfg.simulations, 32) if cfg.seconds else cfg.simulations,
+                               leaves_per_step=8)
+
+    def decide(self, pos: Position, seconds: float | None = None) -> Decision:
+        """``seconds`` overrides the configured thinking time for this move (from GTP time_left)."""
+        import numpy as np
+
+        from qstar.search import Tree, run_mcts
+        game = self.game
+        if game.is_terminal(pos):
+            return Decision(game.pass_action, 0.0, 0)
+        legal = game.legal_mask(pos)
+        if legal.sum() == 1:  # only the pass
+            return Decision(game.pass_action, 0.0, 0)
+        tree = Tree(game, pos)
+        budget = self.cfg.seconds if seconds is None else seconds
+        deadline = time.perf_counter() + budget
+        run_mcts([tree], self.evaluator, self.mcts)
+        while budget and time.perf_counter() < deadline:
+            run_mcts([tree], self.evaluator, self.mcts)
+        visits = tree.visit_counts()
+        value = tree.root_value()
+        sims = int(visits.sum())
+        if pos.move_number >= self.cfg.resign_after and value < self.cfg.resign_threshold:
+            return Decision(RESIGN, value, sims)
+        root = tree.root
+        q = np.where(visits > 0, tree.W[root] / np.maximum(visits, 1), -2.0)
+        best = np.lexsort((q, visits))[-1]  # most visited, ties broken by the better mean value
+        return Decision(int(best), value, sims)
+
+
+def make_mover(size: int, komi: float, cfg: SearchConfig, model: str | Path | None = None) -> MctsMover:
+    """MCTS with the network in ``model`` (a qstar checkpoint trained for Go on this board size), or with
+    random playouts when ``model`` is None."""
+    if model is None:
+        from qstar.games.go.playout import PlayoutEvaluator
+        game = GoGame(GoConfig(size=size, komi=komi, max_moves=8 * size * size))
+        return MctsMover(game, PlayoutEvaluator(game, cfg.playouts, cfg.seed), cfg, name="mcts-playouts")
+    import torch
+
+    from qstar.learn.checkpoint import load_model
+    from qstar.learn.evaluator import NetworkEvaluator
+    torch.set_num_threads(1)
+    net = load_model(model, game_name=f"go{size}")
+    history = (net.cfg.in_channels - 1) // 2
+    if net.cfg.in_channels != 2 * history + 1 or net.cfg.height != size:
+        raise ConfigError(f"{model} does not fit a {size}x{size} Go board (input {net.cfg.in_channels}x"
+                          f"{net.cfg.height}x{net.cfg.width})")
+    game = GoGame(GoConfig(size=size, komi=komi, history=history, max_moves=8 * size * size))
+    return MctsMover(game, NetworkEvaluator(game, net), cfg, name=f"mcts-net:{Path(model).name}")

@@ -1,0 +1,32 @@
+"""Go's training defaults for the domain-free self-play loop (``qstar.learn.loop``): network shape, loop sizes,
+baselines. Nothing here is Go-specific inside search or learning; Go only provides its Game."""
+
+from __future__ import annotations
+
+from qstar.games.go.game import GoConfig, GoGame
+
+
+def go_training(size: int = 9, komi: float = 7.5):
+    """(TrainingSpec, LoopConfig) sized for a 2-core CPU: 7x7 for quick runs, 9x9 the default."""
+    from qstar.learn.loop import LoopConfig, TrainingSpec
+    from qstar.learn.resnet import ResNetConfig
+    from qstar.learn.selfplay import SelfPlayConfig
+    from qstar.search import MCTSConfig, MCTSPlayer, RandomPlayer
+
+    game = GoGame(GoConfig(size=size, komi=komi))
+    c, h, w = game.obs_shape
+    small = size <= 7
+    net = ResNetConfig(c, h, w, game.num_actions, blocks=3 if small else 4, channels=32 if small else 48)
+    loop = LoopConfig(
+        iterations=20, games_per_iteration=64 if small else 48, train_steps=200, batch_size=128, lr=2e-3,
+        buffer_size=150_000, eval_games=10, eval_simulations=32,
+        selfplay=SelfPlayConfig(MCTSConfig(num_simulations=64 if small else 96, dirichlet_alpha=10 / size ** 2,
+                                           leaves_per_step=8),
+                                parallel_games=32, temperature_moves=size, fast_simulations=16, full_search_prob=0.3))
+
+    def playout_mcts():
+        from qstar.games.go.playout import PlayoutEvaluator
+        return MCTSPlayer(game, PlayoutEvaluator(game), MCTSConfig(num_simulations=32), name="mcts_playouts32")
+
+    baselines = {"random": lambda: RandomPlayer(game), "mcts_playouts32": playout_mcts}
+    return TrainingSpec(game, net, baselines), loop
