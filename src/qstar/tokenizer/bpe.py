@@ -99,10 +99,14 @@ class BPETokenizer:
         return ids
 
     def encode_ordinary_reference(self, text: str) -> list[int]:
-        """Pure Python, special tokens treated as ordinary text."""
+        """Pure Python, special tokens treated as ordinary text. Repeated chunks are encoded once per call."""
         out: list[int] = []
+        seen: dict[str, list[int]] = {}
         for chunk in self._split.findall(text):
-            out.extend(self.encode_chunk(text_to_bytes(chunk)))
+            ids = seen.get(chunk)
+            if ids is None:
+                ids = seen[chunk] = self.encode_chunk(text_to_bytes(chunk))
+            out.extend(ids)
         return out
 
     def encode_reference(self, text: str, allowed_special: AllowedSpecial = "none_raise") -> list[int]:
