@@ -29,7 +29,7 @@ class SgfGame:
     moves: list[tuple[int, int]] = field(default_factory=list)  # (colour, point); point size*size = pass
     setup_black: list[int] = field(default_factory=list)  # AB
     setup_white: list[int] = field(default_factory=list)  # AW
-    extra: dict[str, list[str]] = field(default_factory=dict)  # other root properties, raw
+    extra: dict[str, list[str]] = field(default_factory=dict)  # other root properties, raw; C is written back
 
     def start(self) -> Position:
         pos = Position(self.size)
@@ -79,6 +79,8 @@ def to_sgf(game: SgfGame) -> str:
     for key, value in (("PB", game.black), ("PW", game.white), ("RE", game.result)):
         if value:
             root.append(f"{key}[{_escape(value)}]")
+    if "C" in game.extra:
+        root.append(f"C[{_escape(game.extra['C'][0])}]")
     for key, points in (("AB", game.setup_black), ("AW", game.setup_white)):
         if points:
             root.append(key + "".join(f"[{_coord(p, game.size)}]" for p in points))

@@ -1,0 +1,172 @@
+"""GTP engine: a scripted conversation with exact answers, a fuzz run, and the real `qstar gtp` process."""
+
+import random
+import subprocess
+import sys
+
+import pytest
+
+from qstar.games.go.gtp import COMMANDS, GtpEngine
+from qstar.games.go.player import RESIGN, Decision, SearchConfig, make_mover
+from qstar.games.go.rules import gtp_to_point
+from qstar.games.go.sgf import SgfGame, write_sgf
+
+
+class ScriptedMover:
+    """Plays the first legal point of a fixed list, or resigns when the list says so."""
+    name = "scripted"
+
+    def __init__(self, size, komi, moves=("E5", "C3", "resign")):
+        self.size, self.moves = size, list(moves)
+
+    def decide(self, pos, seconds=None):
+        for m in self.moves:
+            if m == "resign":
+                return Decision(RESIGN, -1.0, 0)
+            p = gtp_to_point(m, self.size)
+            if pos.is_legal(p):
+                return Decision(p, 0.0, 0)
+        return Decision(self.size * self.size, 0.0, 0)
+
+
+def converse(engine, script):
+    for line, expected in script:
+        assert engine.handle(line) == expected, line
+
+
+def test_scripted_conversation_exact_answers(tmp_path):
+    sgf = tmp_path / "game.sgf"
+    write_sgf(sgf, SgfGame(size=7, komi=6.5, moves=[(1, gtp_to_point("D4", 7)), (2, gtp_to_point("C5", 7)),
+                                                    (1, gtp_to_point("E3", 7))]))
+    engine = GtpEngine(lambda s, k: ScriptedMover(s, k), size=9)
+    board_after = "\n".join([
+        "   A B C D E",
+        " 5 . . . . .  5",
+        " 4 . . . . .  4",
+        " 3 . . X .(O) 3",
+        " 2 . . . . .  2",
+        " 1 . . . . .  1",
+        "   A B C D E",
+        "black to play, move 2"])
+    converse(engine, [
+        ("protocol_version", "= 2\n\n"),
+        ("1 name", "=1 qstar\n\n"),
+        ("2 version", "=2 0.1.0 (scripted)\n\n"),
+        ("known_command genmove", "= true\n\n"),
+        ("known_command kgs-chat", "= false\n\n"),
+        ("list_commands", "= " + "\n".join(COMMANDS) + "\n\n"),
+        ("boardsize 25", "? unacceptable size (this engine plays 5..19)\n\n"),
+        ("boardsize 5", "=\n\n"),
+        ("komi 0.5", "=\n\n"),
+        ("komi abc", "? syntax error: komi must be a number, got 'abc'\n\n"),
+        ("play b C3", "=\n\n"),
+        ("play w C3", "? illegal move: the point is occupied\n\n"),
+        ("play w Z9", "? syntax error: 'Z9' is not a point on a 5x5 board; use A1..E5 or pass\n\n"),
+        ("play x C3", "? invalid color 'x'; use b, black, w or white\n\n"),
+        ("12 genmove w", "=12 E5\n\n"),
+        ("undo", "=\n\n"),
+        ("play w E3", "=\n\n"),
+        ("showboard", "= \n" + board_after + "\n\n"),
+        ("reg_genmove b", "= E5\n\n"),  # does not play
+        ("final_score", "= W+0.5\n\n"),  # one stone each, the rest neutral, komi 0.5
+        ("final_status_list alive", "= C3\nE3\n\n"),
+        ("final_status_list dead", "=\n\n"),
+        ("final_status_list seki", "=\n\n"),
+        ("final_status_list maybe", "? invalid status 'maybe'; use alive, dead or seki\n\n"),
+        ("time_settings 300 30 5", "=\n\n"),
+        ("time_left b 12.5 3", "=\n\n"),
+        ("time_left b x 3", "? syntax error: 'x' is not a number\n\n"),
+        ("genmove b", "= E5\n\n"),
+        ("genmove w", "= resign\n\n"),  # E5 and C3 are taken; the list ends with resign
+        ("final_score", "= B+R\n\n"),
+        ("undo", "=\n\n"),
+        ("undo", "=\n\n"),
+        ("undo", "=\n\n"),
+        ("undo", "=\n\n"),
+        ("undo", "? cannot undo\n\n"),
+        ("clear_board", "=\n\n"),
+        (f"loadsgf {sgf}", "= white\n\n"),
+        ("final_status_list alive", "= C5\nD4\nE3\n\n"),
+        (f"loadsgf {sgf} 3", "= black\n\n"),  # the position before move 3
+        ("final_status_list alive", "= C5\nD4\n\n"),
+        (f"loadsgf {tmp_path / 'none.sgf'}", f"? cannot read {tmp_path / 'none.sgf'}: No such file or directory\n\n"),
+        ("# a comment", None),
+        ("   ", None),
+        ("7", "?7 missing command\n\n"),
+        ("\t3\tname\t", "=3 qstar\n\n"),
+        ("frobnicate", "? unknown command\n\n"),
+        ("99 quit", "=99\n\n"),
+    ])
+    assert not engine.running
+
+
+def test_board_size_fixed_by_a_network_is_refused_politely():
+    engine = GtpEngine(lambda s, k: ScriptedMover(s, k), size=9, fixed_size=True)
+    assert engine.handle("boardsize 13") == "? unacceptable size (this engine plays 9)\n\n"
+    assert engine.handle("boardsize 9") == "=\n\n"
+
+
+def test_play_after_two_passes_and_out_of_turn_moves():
+    engine = GtpEngine(lambda s, k: ScriptedMover(s, k), size=9)
+    converse(engine, [("play b pass", "=\n\n"), ("play w pass", "=\n\n"), ("final_score", "= W+7.5\n\n"),
+                      ("play w D4", "=\n\n"), ("play w E5", "=\n\n"), ("final_score", "= W+88.5\n\n")])
+
+
+def test_real_engine_genmove_is_legal_and_resigns_only_when_lost():
+    engine = GtpEngine(lambda s, k: make_mover(s, k, SearchConfig(simulations=16)), size=5)
+    for _ in range(6):
+        for color in "bw":
+            answer = engine.handle(f"genmove {color}")
+            assert answer.startswith("= "), answer
+    assert engine.position.move_number == 12
+
+
+FUZZ_WORDS = COMMANDS + ["", "b", "w", "black", "white", "pass", "resign", "A1", "E5", "T19", "Z0", "i5", "-1", "0",
+                         "1", "5", "9", "19", "25", "7.5", "nan", "inf", "-0", "1e9", "alive", "dead", "seki", "#", "\x00",
+                         "é", "\x1b[2J", "/dev/null", "nonexistent.sgf", "genmove", "12", "99999999999999999999"]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fuzz_every_line_answered_and_the_engine_stays_alive(seed):
+    """Random and malformed lines: each non-empty one gets exactly one answer starting with = or ?."""
+    rng = random.Random(seed)
+    engine = GtpEngine(lambda s, k: make_mover(s, k, SearchConfig(simulations=2)), size=5)
+    answered = 0
+    for i in range(6000):
+        kind = rng.random()
+        if kind < 0.6:
+            words = [rng.choice(COMMANDS)] + [rng.choice(FUZZ_WORDS) for _ in range(rng.randrange(4))]
+            if rng.random() < 0.3:
+                words.insert(0, str(rng.randrange(1000)))
+            line = " ".join(words)
+        elif kind < 0.9:
+            line = " ".join(rng.choice(FUZZ_WORDS) for _ in range(rng.randrange(1, 6)))
+        else:
+            line = "".join(chr(rng.randrange(0, 0x3000)) for _ in range(rng.randrange(1, 40)))
+        if line.split()[:1] == ["quit"] or line.split()[1:2] == ["quit"]:
+            line = "name"  # quitting would end the conversation early
+        if "boardsize" in line and engine.size > 9:
+            line = "boardsize 5"  # keep genmove fast
+        response = engine.handle(line)
+        if response is None:
+            continue
+        answered += 1
+        assert response[0] in "=?" and response.endswith("\n\n") and "\n\n" not in response[:-2], (line, response)
+        assert "internal error" not in response, (line, response)
+    assert answered > 5000
+    assert engine.handle("name") == "= qstar\n\n"
+
+
+def test_qstar_gtp_subprocess_answers_garbage_and_quits():
+    lines = ["1 protocol_version", "garbage \x01\x02", "boardsize 1000", "play b", "2 genmove b", "showboard",
+             "final_score", "3 quit"]
+    proc = subprocess.run([sys.executable, "-m", "qstar.cli", "gtp", "--size", "5", "--sims", "8"],
+                          input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    answers = proc.stdout.split("\n\n")
+    assert answers[0] == "=1 2"
+    assert answers[1].startswith("? unknown command")
+    assert answers[2].startswith("? unacceptable size")
+    assert answers[3].startswith("? syntax error")
+    assert answers[4].startswith("=2 ") and answers[4] != "=2 resign"
+    assert answers[-2] == "=3" and answers[-1] == ""

@@ -1,0 +1,99 @@
+"""Match runner against scripted fake engines: colours alternate, SGF per game, a dead or silent engine loses
+that game and the match goes on. One real game against GNU Go when it is installed."""
+
+import sys
+import textwrap
+
+import pytest
+
+from qstar.games.go.client import EngineDied, GtpClient, engine_argv, find_gnugo
+from qstar.games.go.match import MatchConfig, play_match
+from qstar.games.go.sgf import read_sgf
+
+FAKE = textwrap.dedent("""
+    import sys, time
+    mode = sys.argv[1]
+    moves = iter(sys.argv[2:])
+    for line in sys.stdin:
+        cmd = line.split()
+        if not cmd:
+            continue
+        if cmd[0] == "genmove":
+            if mode == "die":
+                sys.exit(3)
+            if mode == "hang":
+                time.sleep(60)
+            if mode == "illegal":
+                print("= Z99\\n", flush=True)
+                continue
+            print("= " + next(moves, "pass") + "\\n", flush=True)
+        elif cmd[0] == "clear_board":
+            moves = iter(sys.argv[2:])
+            print("=\\n", flush=True)
+        elif cmd[0] == "name":
+            print("= fake-" + mode + "\\n", flush=True)
+        elif cmd[0] == "quit":
+            print("=\\n", flush=True)
+            break
+        else:
+            print("=\\n", flush=True)
+""")
+
+
+@pytest.fixture
+def fake(tmp_path):
+    path = tmp_path / "fake_engine.py"
+    path.write_text(FAKE)
+    return lambda mode, *moves: " ".join([sys.executable, str(path), mode, *moves])
+
+
+def test_alternating_colours_results_and_sgf(fake, tmp_path):
+    # "corner" plays A1 then passes: as Black it owns the whole empty 5x5 board (25 - 0.5 komi)
+    report = play_match(fake("corner", "A1"), fake("passer"), MatchConfig(games=4, size=5, komi=0.5, scorer="area",
+                                                                         out_dir=tmp_path / "sgf"))
+    r = report.result
+    assert (r.wins, r.draws, r.losses) == (4, 0, 0)
+    assert [g.a_black for g in report.games] == [True, False, True, False]
+    assert [g.result for g in report.games] == ["B+24.5", "W+25.5", "B+24.5", "W+25.5"]
+    assert report.a.startswith("fake-corner")
+    game = read_sgf(tmp_path / "sgf" / "game-002.sgf")
+    assert game.result == "W+25.5" and game.white.startswith("fake-corner") and len(game.moves) == 4
+    assert game.extra["C"] == ["two passes, scored by area"]
+    d = report.as_dict()
+    assert d["games"] == 4 and d["score_ci95"][0] < 1.0 and d["elo"] > 0
+
+
+@pytest.mark.parametrize("mode,code", [("die", "F"), ("hang", "T"), ("illegal", "F")])
+def test_broken_engine_loses_the_game_and_the_match_goes_on(fake, tmp_path, mode, code):
+    report = play_match(fake("passer"), fake(mode), MatchConfig(games=2, size=5, komi=0.5, move_timeout=1.0,
+                                                               scorer="area", out_dir=tmp_path))
+    results = [g.result for g in report.games]
+    # game 1: broken engine is White and loses on its first genmove; game 2 it is Black
+    assert results == [f"B+{code}", f"W+{code}"], [g.reason for g in report.games]
+    assert report.result.wins == 2
+    assert len(report.as_dict()["forfeits"]) == 2
+
+
+def test_client_timeout_and_missing_engine():
+    with pytest.raises(EngineDied, match="cannot start"):
+        GtpClient(["/nonexistent/engine"])
+    with GtpClient([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5) as c:
+        with pytest.raises(EngineDied, match="within 0.5 s"):
+            c.send("name")
+
+
+def test_engine_argv_specs(tmp_path):
+    assert engine_argv("qstar", 7)[-3:] == ["gtp", "--size", "7"]
+    assert engine_argv(str(tmp_path / "net.safetensors"), 9)[-5:] == ["gtp", "--model", str(tmp_path / "net.safetensors"),
+                                                                       "--size", "9"]
+    assert engine_argv("some-engine --mode gtp") == ["some-engine", "--mode", "gtp"]
+
+
+@pytest.mark.gnugo
+@pytest.mark.skipif(find_gnugo() is None, reason="gnugo not installed: run scripts/install_gnugo.sh")
+def test_one_real_game_gnugo_against_itself(tmp_path):
+    report = play_match("gnugo --mode gtp --level 0", "gnugo --mode gtp --level 0",
+                        MatchConfig(games=1, size=7, out_dir=tmp_path))
+    g = report.games[0]
+    assert g.result[:2] in ("B+", "W+") and g.result[2:] not in ("F", "T"), g.reason
+    assert read_sgf(g.sgf).final().move_number == g.moves
