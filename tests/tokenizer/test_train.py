@@ -1,4 +1,5 @@
-"""Training semantics: the golden example, and the fast trainer against a recount-everything reference."""
+"""Training semantics: the golden example, and the fast trainer against the recount-everything reference
+(``qstar.tokenizer.reference``, kept in the package because ``qstar bench tokenizer`` times it too)."""
 
 from __future__ import annotations
 
@@ -7,36 +8,8 @@ import regex
 
 from qstar.tokenizer import GPT2_PATTERN, GPT4_PATTERN, BPETokenizer, TokenizerError
 from qstar.tokenizer.corpus import corpus
+from qstar.tokenizer.reference import reference_train
 from qstar.tokenizer.train import count_chunks, iter_blocks
-
-
-def reference_train(text: str, vocab_size: int, pattern: str) -> list[tuple[int, int]]:
-    """Deliberately simple: recount every pair in every chunk after every merge; max() keeps the first-seen pair
-    on a tie, i.e. the pair that occurs first in the current tokenized text."""
-    chunks = [list(c.encode("utf-8", "surrogatepass")) for c in regex.findall(pattern, text)]
-    merges = []
-    for new_id in range(256, vocab_size):
-        stats: dict[tuple[int, int], int] = {}
-        for ids in chunks:
-            for pair in zip(ids, ids[1:]):
-                stats[pair] = stats.get(pair, 0) + 1
-        if not stats:
-            break
-        pair = max(stats, key=stats.get)
-        merges.append(pair)
-        new_chunks = []
-        for ids in chunks:
-            out, i = [], 0
-            while i < len(ids):
-                if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
-                    out.append(new_id)
-                    i += 2
-                else:
-                    out.append(ids[i])
-                    i += 1
-            new_chunks.append(out)
-        chunks = new_chunks
-    return merges
 
 
 def test_golden_aaabdaaabac():

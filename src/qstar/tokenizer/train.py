@@ -100,9 +100,13 @@ def _take(it: Iterator[str], n: int) -> Iterator[str]:
 
 
 def train_merges(chunk_counts: dict[str, int], num_merges: int, progress: bool = False) -> list[tuple[int, int]]:
-    """The first ``num_merges`` merges (pairs of token ids; merge i makes token 256 + i) for these chunk counts.
+    """The first ``num_merges`` merges (pairs of token ids; merge i makes token 256 + i) for these chunk counts,
+    given in order of first occurrence. Raises TokenizerError if the text runs out of pairs first.
 
-    Raises TokenizerError if the text runs out of pairs before ``num_merges`` merges.
+    Heap entries are ``(-count, chunk, offset, pair)``: the count and the first occurrence (chunk index, byte offset
+    in the chunk) as last known. For a pair that exists already, a merge can only lower its count and move its first
+    occurrence later, so a stored entry is never worse than the truth; the popped entry is the answer once its stored
+    key equals the pair's true key, and is pushed back with the true key otherwise.
     """
     words: list[list[int]] = []
     freqs: list[int] = []
@@ -112,10 +116,11 @@ def train_merges(chunk_counts: dict[str, int], num_merges: int, progress: bool =
             words.append(list(b))
             freqs.append(n)
     counts: dict[tuple[int, int], int] = {}
-    where: dict[tuple[int, int], list[int]] = {}
+    where: dict[tuple[int, int], list[int]] = {}  # pair -> chunks that held it, ascending, possibly stale
+    heap = []
     for c, w in enumerate(words):
         f = freqs[c]
-        for pair in zip(w, w[1:]):
+        for i, pair in enumerate(zip(w, w[1:])):
             if pair in counts:
                 counts[pair] += f
                 lst = where[pair]
@@ -124,65 +129,65 @@ def train_merges(chunk_counts: dict[str, int], num_merges: int, progress: bool =
             else:
                 counts[pair] = f
                 where[pair] = [c]
-    heap = [(-n, pair) for pair, n in counts.items()]
+                heap.append((0, c, i, pair))  # bytes are 1 long: offset = position
+    heap = [(-counts[pair], c, i, pair) for _, c, i, pair in heap]
     heapq.heapify(heap)
+    lengths = [1] * 256  # byte length of each token
 
     merges: list[tuple[int, int]] = []
     with progress_bar("bpe merges", num_merges, unit="merges", enabled=progress) as advance:
         while len(merges) < num_merges:
-            pair = _pop_best(heap, counts, where, words)
+            pair = _pop_best(heap, counts, where, words, lengths)
             if pair is None:
                 raise TokenizerError(
                     f"vocab size too large for this text: it allows {256 + len(merges)} tokens (256 bytes + "
                     f"{len(merges)} merges) before no pair is left; use a smaller --vocab-size or more text")
             new_id = 256 + len(merges)
             merges.append(pair)
-            _apply_merge(pair, new_id, words, freqs, counts, where, heap)
+            lengths.append(lengths[pair[0]] + lengths[pair[1]])
+            _apply_merge(pair, new_id, words, freqs, counts, where, heap, lengths)
             advance(1)
     return merges
 
 
-def _pop_best(heap: list, counts: dict, where: dict, words: list[list[int]]) -> tuple[int, int] | None:
-    """Pop the pair with the highest count; among equal counts, the one occurring first. None if no pair is left."""
+def _pop_best(heap: list, counts: dict, where: dict, words: list[list[int]], lengths: list[int]
+              ) -> tuple[int, int] | None:
+    """Pop the pair with the highest count, first occurring on a tie. None if no pair is left."""
     while heap:
-        neg, pair = heapq.heappop(heap)
+        neg, c, off, pair = heapq.heappop(heap)
         cur = counts.get(pair, 0)
-        if cur != -neg:
-            if cur > 0:
-                heapq.heappush(heap, (-cur, pair))
+        if cur == 0:
             continue
-        ties = [pair]
-        while heap and heap[0][0] == neg:
-            _, other = heapq.heappop(heap)
-            cur = counts.get(other, 0)
-            if cur == -neg:
-                ties.append(other)
-            elif cur > 0:
-                heapq.heappush(heap, (-cur, other))
-        if len(ties) == 1:
+        if cur != -neg:
+            heapq.heappush(heap, (-cur, c, off, pair))
+            continue
+        first = _first_occurrence(pair, where[pair], words, lengths)
+        if first == (c, off):
             return pair
-        ties.sort(key=lambda p: _first_occurrence(p, where[p], words))
-        for other in ties[1:]:
-            heapq.heappush(heap, (neg, other))
-        return ties[0]
+        heapq.heappush(heap, (neg, *first, pair))
     return None
 
 
-def _first_occurrence(pair: tuple[int, int], chunks: list[int], words: list[list[int]]) -> tuple[int, int]:
-    """(chunk index, token position) of the first occurrence; chunks are numbered in order of first occurrence."""
+def _first_occurrence(pair: tuple[int, int], chunks: list[int], words: list[list[int]], lengths: list[int]
+                      ) -> tuple[int, int]:
+    """(chunk index, byte offset) of the first occurrence of ``pair``; drops stale chunks from the front of the
+    index on the way. Chunks are numbered in order of first occurrence in the text."""
     a, b = pair
-    for c in sorted(set(chunks)):
+    for k, c in enumerate(chunks):
         w = words[c]
+        off = 0
         for i in range(len(w) - 1):
             if w[i] == a and w[i + 1] == b:
-                return c, i
+                del chunks[:k]
+                return c, off
+            off += lengths[w[i]]
     raise AssertionError(f"pair {pair} has a count but no occurrence")
 
 
 def _apply_merge(pair: tuple[int, int], new_id: int, words: list[list[int]], freqs: list[int],
-                 counts: dict, where: dict, heap: list) -> None:
+                 counts: dict, where: dict, heap: list, lengths: list[int]) -> None:
     a, b = pair
-    created: set[tuple[int, int]] = set()
+    created: list[tuple[int, int]] = []
     for c in where.pop(pair):
         w = words[c]
         n = len(w)
@@ -209,11 +214,13 @@ def _apply_merge(pair: tuple[int, int], new_id: int, words: list[list[int]], fre
             else:
                 counts[p] = f
             if new_id in p:
-                created.add(p)
-                lst = where.setdefault(p, [])
-                if not lst or lst[-1] != c:
+                lst = where.get(p)
+                if lst is None:
+                    where[p] = [c]
+                    created.append(p)
+                elif lst[-1] != c:
                     lst.append(c)
         words[c] = out
     counts.pop(pair, None)
-    for p in created:
-        heapq.heappush(heap, (-counts[p], p))
+    for p in created:  # chunks were visited in ascending order, so where[p][0] holds the first occurrence
+        heapq.heappush(heap, (-counts[p], *_first_occurrence(p, where[p], words, lengths), p))
