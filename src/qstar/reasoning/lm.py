@@ -1,0 +1,130 @@
+"""Pieces the policy and the value models share: qstar's BPE tokenizer for the step grammar, and a
+small supervised training loop over (prompt, completion) texts. Imports torch and transformers.
+
+The tokenizer's split pattern keeps every newline a token of its own, so one step is one line and
+"stop at the end of the step" is "stop at the newline token".
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+
+from qstar.core.errors import check
+
+EOS = "<|endoftext|>"
+PAD = "<|pad|>"
+STEP_PATTERN = r"\n| ?\d+(?:/\d+)?| ?[a-z]+| ?[^\s\da-z]+|[^\S\n]+"
+
+
+def train_step_tokenizer(texts: Sequence[str], vocab_size: int = 320):
+    """qstar's byte-level BPE trained on step text, wrapped as a ``transformers`` fast tokenizer."""
+    from qstar.tokenizer import BPETokenizer
+
+    bpe = BPETokenizer.train("".join(texts), vocab_size, pattern=STEP_PATTERN, special_tokens=[EOS, PAD])
+    return hf_tokenizer(bpe)
+
+
+def hf_tokenizer(bpe):
+    tok = bpe.to_transformers(eos_token=EOS, pad_token=PAD)
+    check(len(tok.encode("\n")) == 1, "the tokenizer must keep '\\n' a single token")
+    return tok
+
+
+def newline_id(tokenizer) -> int:
+    ids = tokenizer.encode("\n", add_special_tokens=False)
+    check(len(ids) == 1, "the tokenizer must keep '\\n' a single token for step-wise generation")
+    return ids[0]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: float = 10.0  # passes over the examples (fractions allowed)
+    batch_size: int = 64
+    lr: float = 2e-3  # peak AdamW learning rate; linear warm-up, cosine decay to 10%
+    warmup_steps: int = 30
+    weight_decay: float = 0.01
+    seed: int = 0
+    threads: int = 1  # torch CPU threads (the project's machine has 2 cores shared with other jobs)
+
+    def __post_init__(self):
+        check(self.epochs > 0, f"epochs must be > 0, got {self.epochs}")
+        check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+        check(self.lr > 0, f"lr must be > 0, got {self.lr}")
+        check(self.threads >= 1, f"threads must be >= 1, got {self.threads}")
+
+
+def encode_pairs(tokenizer, prompts: Sequence[str], completions: Sequence[str], add_eos: bool = True,
+                 max_len: int = 256) -> list[tuple[list[int], int]]:
+    """[(ids, prompt_len)]: the prompt's ids then the completion's (+ eos)."""
+    if not prompts:
+        return []
+    eos = [tokenizer.eos_token_id] if add_eos else []
+    p_ids = tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
+    c_ids = tokenizer(list(completions), add_special_tokens=False)["input_ids"]
+    return [((p + c + eos)[:max_len], len(p)) for p, c in zip(p_ids, c_ids)]
+
+
+def pad_batch(seqs: Sequence[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids [B, T] and attention mask [B, T]."""
+    T = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), T), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), T), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.tensor(s)
+        mask[i, : len(s)] = 1
+    return ids, mask
+
+
+def train_loop(model: torch.nn.Module, num_examples: int, loss_of_batch: Callable[[list[int]], tuple[torch.Tensor, int]],
+               cfg: TrainConfig, progress: Callable | None = None) -> dict:
+    """AdamW over shuffled minibatches of example indices. ``loss_of_batch(indices) -> (loss, tokens)``.
+    Returns {"steps", "tokens", "seconds", "loss"} (loss: mean over the last 10% of steps)."""
+    if num_examples == 0:
+        return {"steps": 0, "tokens": 0, "seconds": 0.0, "loss": None}
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    rng = random.Random(cfg.seed)
+    steps_per_epoch = max(1, math.ceil(num_examples / cfg.batch_size))
+    total = max(1, int(round(cfg.epochs * steps_per_epoch)))
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        (no_decay if p.ndim < 2 or "ln" in n or "wpe" in n else decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.98))
+
+    def lr_at(step: int) -> float:
+        if step < cfg.warmup_steps:
+            return cfg.lr * (step + 1) / cfg.warmup_steps
+        t = (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps)
+        return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
+
+    model.train()
+    order: list[int] = []
+    losses, tokens, t0 = [], 0, time.perf_counter()
+    for step in range(total):
+        if len(order) < cfg.batch_size:
+            fresh = list(range(num_examples))
+            rng.shuffle(fresh)
+            order += fresh
+        idx, order = order[: cfg.batch_size], order[cfg.batch_size:]
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
+        loss, n_tok = loss_of_batch(idx)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        losses.append(float(loss.detach()))
+        tokens += n_tok
+        if progress:
+            progress(1, info=f"loss {losses[-1]:.3f}")
+    model.eval()
+    tail = losses[-max(1, total // 10):]
+    return {"steps": total, "tokens": tokens, "seconds": round(time.perf_counter() - t0, 2),
+            "loss": round(sum(tail) / len(tail), 4)}

@@ -1,0 +1,252 @@
+"""The improvement loop for a reasoning task, from nothing to a policy and value models.
+
+Round 0: train qstar's BPE tokenizer on solver traces of the training problems, train the policy on
+those traces, label the policy's own samples by Math-Shepherd rollouts, train the PRM and the ORM.
+Rounds 1..R: search on training problems with the current policy and PRM → keep the solutions the
+verifier accepts → fine-tune the policy on them (with a replay of the solver traces) → relabel the
+PRM/ORM data with rollouts of the new policy and retrain → evaluate on the test split.
+
+Run folder: ``config.json``, ``metrics.jsonl`` (one line per round), ``policy/`` ``prm/`` ``orm/``
+(latest checkpoints, written atomically), ``round-K.done`` markers for ``--resume``,
+``solve_rate.png``, ``summary.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from qstar.core.atomic import append_jsonl, atomic_write, atomic_write_json, atomic_write_text, read_jsonl
+from qstar.core.errors import ConfigError, check
+from qstar.core.progress import progress_bar
+from qstar.reasoning.task import Problem, Task
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    rounds: int = 3  # improvement rounds after round 0
+    seed: int = 0
+    vocab_size: int = 320  # BPE vocabulary (256 bytes + merges + 2 specials)
+    traces_per_problem: int = 4  # solver traces per training problem for the first policy
+    sft_epochs: float = 4.0
+    policy_layers: int = 4
+    policy_width: int = 128
+    value_layers: int = 3
+    value_width: int = 96
+    search_problems: int = 400  # training problems searched per round
+    search_width: int = 5  # beam width of the search that gathers solutions
+    search_proposals: int = 8
+    samples_per_problem: int = 4  # also keep verified plain samples (temperature 1)
+    finetune_epochs: float = 2.0
+    replay: float = 0.5  # solver traces replayed per new solution when fine-tuning
+    label_problems: int = 300  # training problems whose samples get Math-Shepherd labels per round
+    label_samples: int = 2
+    rollouts: int = 4
+    value_epochs: float = 4.0
+    eval_problems: int = 100  # test problems evaluated after each round
+    eval_beam: bool = True  # also evaluate ToT beam b=5 each round (greedy always)
+    threads: int = 1
+    task_options: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        check(self.rounds >= 0, f"rounds must be >= 0, got {self.rounds}")
+        for name in ("traces_per_problem", "search_problems", "search_width", "search_proposals",
+                     "label_problems", "label_samples", "rollouts", "eval_problems", "threads"):
+            check(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
+
+
+def solver_traces(task: Task, problems: list[Problem], per_problem: int, seed: int) -> tuple[list[str], list[str]]:
+    """(prompts, completions): up to ``per_problem`` distinct solver solutions per problem, chosen at random."""
+    rng = random.Random(seed)
+    prompts, comps = [], []
+    for p in problems:
+        sols = task.solve(p, max_solutions=200)
+        rng.shuffle(sols)
+        for s in sols[:per_problem]:
+            prompts.append(task.prompt(p))
+            comps.append("".join(x + "\n" for x in s))
+    return prompts, comps
+
+
+def _train_cfg(cfg: LoopConfig, epochs: float, seed: int, lr: float = 2e-3):
+    from qstar.reasoning.lm import TrainConfig
+    return TrainConfig(epochs=epochs, lr=lr, seed=seed, threads=cfg.threads)
+
+
+def _eval_round(task, test, policy, prm, cfg: LoopConfig, seed: int) -> dict:
+    from qstar.reasoning.strategies import beam, greedy
+    out = {}
+    t0 = time.perf_counter()
+    res = greedy(task, test, policy, seed=seed)
+    out["greedy"] = round(sum(r.answer is not None and task.score(p, r.answer).ok for p, r in zip(test, res)) / len(test), 4)
+    out["greedy_seconds"] = round(time.perf_counter() - t0, 1)
+    if cfg.eval_beam:
+        t0 = time.perf_counter()
+        res = beam(task, test, policy, prm, seed=seed, width=5, proposals=8)
+        out["beam5"] = round(sum(r.answer is not None and task.score(p, r.answer).ok for p, r in zip(test, res)) / len(test), 4)
+        out["beam5_seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def _label_and_fit(task, problems, policy, prm, orm, cfg: LoopConfig, seed: int, progress) -> dict:
+    from qstar.reasoning.reward import label_agreement, mc_labels
+    t0 = time.perf_counter()
+    data = mc_labels(task, problems, policy, samples=cfg.label_samples, rollouts=cfg.rollouts, seed=seed)
+    t_label = time.perf_counter() - t0
+    s_prm = prm.fit(task, data, _train_cfg(cfg, cfg.value_epochs, seed, lr=1e-3))
+    s_orm = orm.fit(task, data, _train_cfg(cfg, cfg.value_epochs, seed, lr=1e-3))
+    return {"labeled_solutions": len(data), "label_seconds": round(t_label, 1),
+            "label_outcome_rate": round(sum(d.outcome for d in data) / max(1, len(data)), 4),
+            "label_agreement": label_agreement(data), "prm_train": s_prm, "orm_train": s_orm}
+
+
+def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = False,
+             log: Callable[[str], None] = print) -> list[dict]:
+    """Run (or continue) the loop in ``run_dir``. Returns the metrics lines."""
+    from qstar.reasoning.lm import train_step_tokenizer
+    from qstar.reasoning.policy import LMPolicy, PolicyConfig
+    from qstar.reasoning.reward import ValueConfig, ValueLM
+    from qstar.reasoning.strategies import beam
+
+    run = Path(run_dir)
+    if run.exists() and any(run.iterdir()) and not resume:
+        raise ConfigError(f"run folder {run} is not empty; pass --resume to continue it or choose another folder")
+    if resume and (run / "config.json").exists():
+        saved = json.loads((run / "config.json").read_text())
+        if saved != json.loads(json.dumps(asdict(cfg))):
+            log(f"note: resuming with the config saved in {run}/config.json")
+        cfg = LoopConfig(**saved)
+    atomic_write_json(run / "config.json", asdict(cfg))
+    train, test = task.problems("train", seed=cfg.seed), task.problems("test", seed=cfg.seed)[: cfg.eval_problems]
+    check(not {p.numbers for p in train} & {p.numbers for p in test} or task.name != "game24",
+          "training problems overlap the test split")
+    rng = random.Random(cfg.seed)
+    metrics = read_jsonl(run / "metrics.jsonl")
+    done = {m["round"] for m in metrics}
+    prompts0, comps0 = None, None
+
+    def sft_data():
+        nonlocal prompts0, comps0
+        if prompts0 is None:
+            prompts0, comps0 = solver_traces(task, train, cfg.traces_per_problem, cfg.seed)
+        return prompts0, comps0
+
+    if 0 not in done:
+        t0 = time.perf_counter()
+        prompts, comps = sft_data()
+        log(f"round 0: {len(prompts)} solver traces from {len(train)} training problems")
+        tok = train_step_tokenizer([a + b for a, b in zip(prompts, comps)][:4000], cfg.vocab_size)
+        policy = LMPolicy.new(tok, PolicyConfig(n_layer=cfg.policy_layers, n_embd=cfg.policy_width), seed=cfg.seed)
+        vcfg = ValueConfig(n_layer=cfg.value_layers, n_embd=cfg.value_width)
+        prm, orm = ValueLM.new(tok, "prm", vcfg, cfg.seed), ValueLM.new(tok, "orm", vcfg, cfg.seed + 1)
+        steps = max(1, int(cfg.sft_epochs * len(prompts) / 64))
+        with progress_bar("policy (solver traces)", steps, "step") as adv:
+            sft = policy.finetune(prompts, comps, _train_cfg(cfg, cfg.sft_epochs, cfg.seed), adv)
+        log(f"round 0: policy {policy.num_parameters:,} parameters, {sft['tokens']:,} tokens, {sft['seconds']}s, loss {sft['loss']}")
+        lab = _label_and_fit(task, rng.sample(train, min(cfg.label_problems, len(train))), policy, prm, orm, cfg,
+                             cfg.seed, None)
+        row = {"round": 0, "policy_params": policy.num_parameters, "value_params": sum(
+            p.numel() for p in prm.net.parameters()), "sft": sft, **lab}
+        row.update(_eval_round(task, test, policy, prm, cfg, cfg.seed))
+        row["seconds"] = round(time.perf_counter() - t0, 1)
+        _save(run, policy, prm, orm)
+        append_jsonl(run / "metrics.jsonl", row)
+        metrics.append(row)
+        log(_round_line(row))
+    policy, prm, orm = LMPolicy.load(run / "policy"), ValueLM.load(run / "prm"), ValueLM.load(run / "orm")
+    for r in range(1, cfg.rounds + 1):
+        if r in done:
+            continue
+        t0 = time.perf_counter()
+        rr = random.Random(cfg.seed * 1000 + r)
+        probs = rr.sample(train, min(cfg.search_problems, len(train)))
+        found: dict[tuple, set[str]] = {}
+        res = beam(task, probs, policy, prm, seed=cfg.seed + r, width=cfg.search_width, proposals=cfg.search_proposals)
+        n_beam = 0
+        for p, x in zip(probs, res):
+            if x.answer is not None and task.score(p, x.answer).ok:  # the verifier decides what is kept
+                found.setdefault(p.numbers, set()).add("".join(s + "\n" for s in x.steps))
+                n_beam += 1
+        samples = policy.generate([task.prompt(p) for p in probs], n=cfg.samples_per_problem, temperature=1.0,
+                                  stop="end", seed=cfg.seed + r)
+        for p, cs in zip(probs, samples):
+            for c in cs:
+                if task.score_trace(p, c.text).ok:
+                    state, _ = task.parse_trace(p, c.text)
+                    found.setdefault(p.numbers, set()).add("".join(s + "\n" for s in state.steps))
+        by_numbers = {p.numbers: p for p in probs}
+        new_p = [task.prompt(by_numbers[k]) for k, v in found.items() for _ in v]
+        new_c = [t for v in found.values() for t in v]
+        prompts, comps = sft_data()
+        k = min(len(prompts), int(cfg.replay * len(new_p)))
+        idx = rr.sample(range(len(prompts)), k)
+        ft = policy.finetune(new_p + [prompts[i] for i in idx], new_c + [comps[i] for i in idx],
+                             _train_cfg(cfg, cfg.finetune_epochs, cfg.seed + r, lr=1e-3))
+        lab = _label_and_fit(task, rr.sample(train, min(cfg.label_problems, len(train))), policy, prm, orm, cfg,
+                             cfg.seed + r, None)
+        row = {"round": r, "search_problems": len(probs), "search_solved": round(len(found) / len(probs), 4),
+               "beam_solved": round(n_beam / len(probs), 4), "kept_solutions": len(new_c), "replayed": k,
+               "finetune": ft, **lab}
+        row.update(_eval_round(task, test, policy, prm, cfg, cfg.seed))
+        row["seconds"] = round(time.perf_counter() - t0, 1)
+        _save(run, policy, prm, orm)
+        append_jsonl(run / "metrics.jsonl", row)
+        metrics.append(row)
+        log(_round_line(row))
+    write_report(run, metrics, task.name)
+    return metrics
+
+
+def _save(run: Path, policy, prm, orm) -> None:
+    policy.save(run / "policy")
+    prm.save(run / "prm")
+    orm.save(run / "orm")
+
+
+def _round_line(row: dict) -> str:
+    s = f"round {row['round']}: greedy {100 * row['greedy']:.0f}%"
+    if "beam5" in row:
+        s += f", beam b=5 {100 * row['beam5']:.0f}%"
+    if "search_solved" in row:
+        s += f", search solved {100 * row['search_solved']:.0f}% of training problems, kept {row['kept_solutions']}"
+    return s + f", label agreement {row['label_agreement']['agreement']}, {row['seconds']}s"
+
+
+def write_report(run: Path, metrics: list[dict], task_name: str) -> None:
+    """``solve_rate.png`` (test solve rate per round, greedy and beam) and ``summary.md``."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rounds = [m["round"] for m in metrics]
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for key, label in (("greedy", "greedy CoT"), ("beam5", "ToT beam b=5 (PRM)")):
+        if all(key in m for m in metrics):
+            ax.plot(rounds, [100 * m[key] for m in metrics], marker="o", label=label)
+    ax.set_xlabel("round")
+    ax.set_ylabel("test solve rate (%)")
+    ax.set_ylim(0, 100)
+    ax.set_xticks(rounds)
+    ax.set_title(f"{task_name}: solve rate per round")
+    ax.legend()
+    fig.tight_layout()
+    atomic_write(run / "solve_rate.png", lambda p: fig.savefig(p, format="png", dpi=100))
+    plt.close(fig)
+    total = sum(m["seconds"] for m in metrics)
+    lines = [f"# {task_name} improvement loop\n", f"Total time: {total / 60:.1f} min.\n",
+             "| round | greedy (test) | beam b=5 (test) | training problems solved by search | kept solutions "
+             "| PRM label agreement with exact solvability | seconds |", "|---|---|---|---|---|---|---|"]
+    for m in metrics:
+        beam5 = f"{100 * m['beam5']:.0f}%" if "beam5" in m else "-"
+        ss = f"{100 * m['search_solved']:.0f}%" if "search_solved" in m else "-"
+        lines.append(f"| {m['round']} | {100 * m['greedy']:.0f}% | {beam5} | {ss} | {m.get('kept_solutions', '-')} "
+                     f"| {m['label_agreement']['agreement']} | {m['seconds']} |")
+    m0 = metrics[0]
+    lines += ["", f"Policy: {m0['policy_params']:,} parameters; first training {m0['sft']['tokens']:,} tokens in "
+              f"{m0['sft']['seconds']} s. Value models: {m0['value_params']:,} parameters each.", "",
+              "![solve rate](solve_rate.png)", ""]
+    atomic_write_text(run / "summary.md", "\n".join(lines))

@@ -1,0 +1,154 @@
+"""The policy: a Hugging Face causal language model that writes solution steps.
+
+``LMPolicy.new`` builds a tiny GPT-2 from scratch on qstar's own BPE tokenizer; ``LMPolicy.load``
+reads any local model folder (``save_pretrained`` layout: config, safetensors weights, tokenizer),
+so the same code runs a pretrained model on a machine that has one. Sampling goes through
+``model.generate`` (KV cache, temperature, n continuations per prompt).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from qstar.core.errors import CheckpointError, check
+from qstar.reasoning.interfaces import Completion, Stop
+from qstar.reasoning.lm import TrainConfig, encode_pairs, newline_id, pad_batch, train_loop
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    n_layer: int = 4
+    n_embd: int = 160
+    n_head: int = 4
+    n_positions: int = 192
+    max_step_tokens: int = 24  # new tokens allowed for one step (stop="line")
+    max_solution_tokens: int = 120  # new tokens allowed for a whole solution (stop="end")
+
+    def __post_init__(self):
+        check(self.n_embd % self.n_head == 0, f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head})")
+        check(self.n_layer >= 1 and self.n_positions >= 32, "n_layer must be >= 1 and n_positions >= 32")
+
+
+class LMPolicy:
+    """Implements ``qstar.reasoning.interfaces.Policy`` with a causal LM and its tokenizer."""
+
+    def __init__(self, model, tokenizer, cfg: PolicyConfig = PolicyConfig()):
+        self.model, self.tokenizer, self.cfg = model, tokenizer, cfg
+        self.model.eval()
+        self.newline = newline_id(tokenizer)
+
+    # ----- construction / files ------------------------------------------------------------------
+    @classmethod
+    def new(cls, tokenizer, cfg: PolicyConfig = PolicyConfig(), seed: int = 0) -> "LMPolicy":
+        import torch
+        from transformers import GPT2Config, GPT2LMHeadModel
+
+        torch.manual_seed(seed)
+        config = GPT2Config(vocab_size=len(tokenizer), n_positions=cfg.n_positions, n_embd=cfg.n_embd,
+                            n_layer=cfg.n_layer, n_head=cfg.n_head, n_inner=4 * cfg.n_embd,
+                            bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+                            pad_token_id=tokenizer.pad_token_id, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+        return cls(GPT2LMHeadModel(config), tokenizer, cfg)
+
+    @classmethod
+    def load(cls, path: str | Path, cfg: PolicyConfig = PolicyConfig()) -> "LMPolicy":
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        path = Path(path)
+        if not (path / "config.json").exists():
+            raise CheckpointError(f"{path} is not a model folder (no config.json); pass a folder written by "
+                                  f"save_pretrained, e.g. a run's policy/ folder")
+        tok = AutoTokenizer.from_pretrained(path)
+        if tok.pad_token is None:
+            tok.pad_token = tok.eos_token
+        return cls(AutoModelForCausalLM.from_pretrained(path), tok, cfg)
+
+    def save(self, path: str | Path) -> None:
+        """Writes config, safetensors weights and tokenizer into ``path`` (written to a temp folder, then renamed)."""
+        save_folder(path, lambda tmp: (self.model.save_pretrained(tmp, safe_serialization=True),
+                                       self.tokenizer.save_pretrained(tmp)))
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    # ----- sampling ------------------------------------------------------------------------------
+    def generate(self, prompts: Sequence[str], n: int, temperature: float, stop: Stop,
+                 seed: int) -> list[list[Completion]]:
+        import torch
+
+        check(n >= 1, f"n must be >= 1, got {n}")
+        if not prompts:
+            return []
+        tok = self.tokenizer
+        tok.padding_side = "left"
+        enc = tok(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False)
+        greedy = temperature <= 0
+        stops = [tok.eos_token_id] + ([self.newline] if stop == "line" else [])
+        max_new = self.cfg.max_step_tokens if stop == "line" else self.cfg.max_solution_tokens
+        room = self.model.config.max_position_embeddings - enc["input_ids"].shape[1]
+        max_new = max(1, min(max_new, room))
+        with torch.random.fork_rng(devices=[]), torch.inference_mode():
+            torch.manual_seed(seed)
+            out = self.model.generate(
+                **enc, do_sample=not greedy, temperature=None if greedy else temperature, top_k=None, top_p=None,
+                num_return_sequences=1 if greedy else n, max_new_tokens=max_new, eos_token_id=stops,
+                pad_token_id=tok.pad_token_id, output_scores=True, return_dict_in_generate=True)
+            logp = self.model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
+        new = out.sequences[:, enc["input_ids"].shape[1]:].tolist()
+        logp = logp.tolist()
+        comps = []
+        for ids, lps in zip(new, logp):
+            k = next((j for j, t in enumerate(ids) if t in stops), None)
+            used = ids if k is None else ids[: k + 1]
+            text = tok.decode([t for t in used if t not in stops])
+            comps.append(Completion(text, float(sum(lps[: len(used)])), len(used)))
+        per = 1 if greedy else n
+        return [[comps[i * per + (j if not greedy else 0)] for j in range(n)] for i in range(len(prompts))]
+
+    # ----- training ------------------------------------------------------------------------------
+    def finetune(self, prompts: Sequence[str], completions: Sequence[str], cfg: TrainConfig,
+                 progress: Callable | None = None) -> dict:
+        """Supervised training on completions (the loss skips prompt tokens). Returns training stats."""
+        import torch
+
+        data = encode_pairs(self.tokenizer, prompts, completions, max_len=self.model.config.max_position_embeddings)
+        pad = self.tokenizer.pad_token_id
+
+        def loss_of_batch(idx):
+            seqs = [data[i][0] for i in idx]
+            ids, mask = pad_batch(seqs, pad)
+            labels = ids.clone()
+            labels[mask == 0] = -100
+            for r, i in enumerate(idx):
+                labels[r, : data[i][1]] = -100
+            loss = self.model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            return loss, int((labels != -100).sum())
+
+        return train_loop(self.model, len(data), loss_of_batch, cfg, progress)
+
+
+def save_folder(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """Write a folder atomically: into a sibling temp folder, then swap it in by rename."""
+    import shutil
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        write(tmp)
+        old = path.with_name(f".{path.name}.old")
+        if path.exists():
+            if old.exists():
+                shutil.rmtree(old)
+            path.rename(old)
+        tmp.rename(path)
+        if old.exists():
+            shutil.rmtree(old)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return path
