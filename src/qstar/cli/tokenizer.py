@@ -73,11 +73,14 @@ def encode(model: Path = typer.Argument(..., help="Tokenizer file."),
            json_out: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Print the token ids of a text, space-separated."""
     from qstar.cli.output import emit_json
-    from qstar.tokenizer import BPETokenizer
+    from qstar.tokenizer import BPETokenizer, SpecialTokenError
     tok = BPETokenizer.load(model)
     if text is None:
         text = _read_text(file) if file else sys.stdin.read()
-    ids = tok.encode(text, allowed_special="all" if allow_special else "none_raise")
+    try:
+        ids = tok.encode(text, allowed_special="all" if allow_special else "none_raise")
+    except SpecialTokenError as e:
+        raise SpecialTokenError(f"{str(e).split(';')[0]}; pass --allow-special to encode special tokens") from None
     if json_out:
         emit_json({"ids": ids, "tokens": len(ids), "chars": len(text)})
     else:
