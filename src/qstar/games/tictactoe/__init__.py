@@ -1,0 +1,3 @@
+from qstar.games.tictactoe.rules import TicTacToe, TTTState
+
+__all__ = ["TicTacToe", "TTTState"]

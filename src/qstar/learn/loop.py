@@ -1,0 +1,213 @@
+"""The self-improvement loop: self-play → replay buffer → training → evaluation → checkpoint → repeat.
+
+Everything a run produces lives in its run folder:
+  config.json, metrics.jsonl, state.json (the commit point of an iteration), model_NNNN.safetensors,
+  latest.safetensors, optimizer_NNNN.pt, replay_NNNN.npz, plots/*.png, summary.md.
+An iteration's files are written first, each atomically; ``state.json`` is written last and names them,
+so a run killed at any moment resumes (``resume=True``) from the last completed iteration, bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from qstar.core.atomic import atomic_write_json, append_jsonl, read_jsonl, atomic_write_text
+from qstar.core.errors import CheckpointError, ConfigError, check
+from qstar.core.evaluator import Evaluator
+from qstar.core.game import Game
+from qstar.core.progress import progress_bar
+from qstar.learn.arena import play_match
+from qstar.learn.checkpoint import load_model, load_torch, save_model, save_torch
+from qstar.learn.evaluator import NetworkEvaluator
+from qstar.learn.executor import Executor, LocalExecutor, SelfPlayWorker
+from qstar.learn.replay import ReplayBuffer
+from qstar.learn.resnet import PolicyValueNet, ResNetConfig
+from qstar.learn.selfplay import SelfPlayConfig, augment
+from qstar.learn.trainer import train_steps
+from qstar.search import MCTSConfig, MCTSPlayer, Player
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    iterations: int = 10
+    games_per_iteration: int = 200
+    selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
+    train_steps: int = 200  # optimizer steps per iteration
+    batch_size: int = 256
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    buffer_size: int = 200_000  # positions, symmetric copies included
+    eval_games: int = 40  # games against the previous iteration and each baseline; 0 = skip
+    eval_simulations: int = 50
+    gating: bool = False  # keep the previous best unless the new net scores >= gating_threshold against it
+    gating_threshold: float = 0.55
+    seed: int = 0
+    threads: int = 0  # torch threads; 0 = torch's default
+
+    def __post_init__(self):
+        check(self.iterations >= 1, f"iterations must be >= 1, got {self.iterations}")
+        check(self.games_per_iteration >= 1, f"games_per_iteration must be >= 1, got {self.games_per_iteration}")
+        check(self.train_steps >= 0, f"train_steps must be >= 0, got {self.train_steps}")
+        check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+        check(self.lr > 0, f"lr must be > 0, got {self.lr}")
+        check(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")
+        check(self.buffer_size >= self.batch_size, "buffer_size must be >= batch_size")
+        check(self.eval_games >= 0 and self.eval_simulations >= 1, "eval_games must be >= 0, eval_simulations >= 1")
+        check(0.0 < self.gating_threshold < 1.0, "gating_threshold must be in (0, 1)")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @staticmethod
+    def from_json(d: dict) -> "LoopConfig":
+        sp = dict(d["selfplay"])
+        sp["mcts"] = MCTSConfig(**sp["mcts"])
+        return LoopConfig(**{**d, "selfplay": SelfPlayConfig(**sp)})
+
+
+@dataclass
+class TrainingSpec:
+    """What a domain gives the loop: the game, the network shape, baselines, and a ground-truth check.
+
+    ``ground_truth(evaluator, mcts_config)`` returns figures measured against the truth (a perfect-play
+    check, mistake rates on solved positions); the loop logs them each iteration.
+    """
+    game: Game
+    net: ResNetConfig
+    baselines: dict[str, Callable[[], Player]] = field(default_factory=dict)
+    ground_truth: Callable[[Evaluator, MCTSConfig], dict] | None = None
+
+
+def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: bool = False,
+             executor: Executor | None = None, log: Callable[[str], None] = print) -> dict:
+    """Train; returns the last metrics line. ``resume`` continues the run in ``run_dir``."""
+    run_dir = Path(run_dir)
+    game = spec.game
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    state_path = run_dir / "state.json"
+    if resume:
+        if not state_path.exists():
+            raise ConfigError(f"nothing to resume in {run_dir}: no state.json (start without --resume)")
+        saved = json.loads((run_dir / "config.json").read_text())
+        if saved["game"] != game.name:
+            raise ConfigError(f"{run_dir} is a {saved['game']} run, not {game.name}")
+        cfg = LoopConfig.from_json({**saved["loop"], "iterations": cfg.iterations})
+    elif state_path.exists():
+        raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --run-dir")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(run_dir / "config.json", {"game": game.name, "net": spec.net.as_dict(), "loop": cfg.to_json()})
+
+    torch.manual_seed(cfg.seed)
+    net = PolicyValueNet(spec.net)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    buffer = ReplayBuffer(game.obs_shape, game.num_actions, cfg.buffer_size)
+    rng = np.random.default_rng(cfg.seed)
+    loop_state = {"iteration": 0, "elo": 0.0, "best": None}
+    if resume:
+        loop_state = json.loads(state_path.read_text())
+        it = loop_state["iteration"]
+        net.load_state_dict(load_model(run_dir / f"model_{it:04d}.safetensors", game.name).state_dict())
+        extra = load_torch(run_dir / f"optimizer_{it:04d}.pt")
+        opt.load_state_dict(extra["optimizer"])
+        torch.set_rng_state(extra["torch_rng"])
+        buffer.load(run_dir / f"replay_{it:04d}.npz")
+        rng.bit_generator.state = loop_state["rng"]
+        metrics = [m for m in read_jsonl(run_dir / "metrics.jsonl") if m["iteration"] <= it]
+        atomic_write_text(run_dir / "metrics.jsonl", "".join(json.dumps(m, sort_keys=True) + "\n" for m in metrics))
+        log(f"resumed {run_dir} after iteration {it}")
+    else:
+        save_model(run_dir / "model_0000.safetensors", net, game.name, {"iteration": 0})
+
+    executor = executor or LocalExecutor(SelfPlayWorker(game, spec.net, cfg.selfplay))
+    last: dict = {}
+    eval_mcts = MCTSConfig(num_simulations=cfg.eval_simulations, leaves_per_step=cfg.selfplay.mcts.leaves_per_step)
+    try:
+        while loop_state["iteration"] < cfg.iterations:
+            it = loop_state["iteration"] + 1
+            t0 = time.perf_counter()
+            weights = {k: v.clone() for k, v in net.state_dict().items()}
+            with progress_bar(f"iter {it} self-play", cfg.games_per_iteration, "games") as bar:
+                records = executor.self_play(weights, cfg.games_per_iteration, int(rng.integers(2**31)), bar)
+            positions = 0
+            for rec in records:
+                obs, pi, z = augment(game, rec)
+                buffer.add(obs, pi, z)
+                positions += len(rec.z)
+            t_play = time.perf_counter() - t0
+            prev = PolicyValueNet(spec.net)
+            prev.load_state_dict(weights)
+            t1 = time.perf_counter()
+            with progress_bar(f"iter {it} training", cfg.train_steps, "steps") as bar:
+                losses = train_steps(net, opt, buffer, cfg.train_steps, cfg.batch_size, rng, bar)
+            t_train = time.perf_counter() - t1
+            t2 = time.perf_counter()
+            m = {"iteration": it, **losses, "games": len(records), "positions": positions,
+                 "buffer": buffer.size, "mean_game_length": float(np.mean([r.length for r in records])),
+                 "first_player_score": float(np.mean([(r.result + 1) / 2 for r in records]))}
+            ev_new = NetworkEvaluator(game, net)
+            if cfg.eval_games:
+                new_player = MCTSPlayer(game, ev_new, eval_mcts, "new")
+                vs_prev = play_match(game, new_player, MCTSPlayer(game, NetworkEvaluator(game, prev), eval_mcts, "prev"),
+                                     cfg.eval_games, rng)
+                m["vs_previous"] = vs_prev.as_dict()
+                m["elo"] = loop_state["elo"] + vs_prev.elo()
+                for name, make in spec.baselines.items():
+                    m[f"vs_{name}"] = play_match(game, new_player, make(), cfg.eval_games, rng).as_dict()
+                if cfg.gating and vs_prev.score < cfg.gating_threshold:
+                    net.load_state_dict(weights)
+                    m["gated"] = True
+                    m["elo"] = loop_state["elo"]
+            if spec.ground_truth:
+                m.update(spec.ground_truth(NetworkEvaluator(game, net), eval_mcts))
+            t_eval = time.perf_counter() - t2
+            m.update({"seconds_selfplay": round(t_play, 2), "seconds_train": round(t_train, 2),
+                      "seconds_eval": round(t_eval, 2), "positions_per_second": round(positions / max(t_play, 1e-9), 1)})
+            _commit_iteration(run_dir, it, net, opt, buffer, rng, m, loop_state, game.name)
+            last = m
+            log(_one_line(m))
+    finally:
+        executor.close()
+    from qstar.learn.report import write_report
+    write_report(run_dir)
+    return last
+
+
+def _commit_iteration(run_dir: Path, it: int, net, opt, buffer, rng, m: dict, loop_state: dict, game_name: str):
+    save_model(run_dir / f"model_{it:04d}.safetensors", net, game_name, {"iteration": it})
+    save_model(run_dir / "latest.safetensors", net, game_name, {"iteration": it})
+    save_torch(run_dir / f"optimizer_{it:04d}.pt", {"optimizer": opt.state_dict(), "torch_rng": torch.get_rng_state()})
+    buffer.save(run_dir / f"replay_{it:04d}.npz")
+    append_jsonl(run_dir / "metrics.jsonl", m)
+    prev_it = loop_state["iteration"]
+    loop_state.update({"iteration": it, "elo": m.get("elo", loop_state["elo"]), "rng": rng.bit_generator.state})
+    atomic_write_json(run_dir / "state.json", loop_state)  # the commit point
+    for stale in (run_dir / f"optimizer_{prev_it:04d}.pt", run_dir / f"replay_{prev_it:04d}.npz"):
+        stale.unlink(missing_ok=True)
+
+
+def _one_line(m: dict) -> str:
+    parts = [f"iter {m['iteration']}", f"loss {m['loss']:.3f} (p {m['policy_loss']:.3f} v {m['value_loss']:.3f})",
+             f"{m['positions_per_second']:.0f} pos/s"]
+    if "elo" in m:
+        parts.append(f"Elo {m['elo']:+.0f}")
+    for k, v in m.items():
+        if k.startswith("vs_") and isinstance(v, dict):
+            parts.append(f"{k[3:]} {v['score']:.2f}")
+        elif k.startswith(("mistake", "perfect", "losses_vs")):
+            parts.append(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}")
+    return " | ".join(parts)
+
+
+def load_run_model(run_dir: str | Path, game_name: str) -> PolicyValueNet:
+    p = Path(run_dir) / "latest.safetensors"
+    if not p.exists():
+        raise CheckpointError(f"no latest.safetensors in {run_dir}")
+    return load_model(p, game_name)
