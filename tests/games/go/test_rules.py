@@ -186,6 +186,7 @@ def _compare_with_reference(size: int, seed: int) -> int:
         if pos.is_over:
             pos = Position(size)
             history = {bytes(pos.board)}
+        legal = []
         for p in range(size * size):
             if pos.board[p] != EMPTY:
                 assert pos.illegal_reason(p) == "the point is occupied"
@@ -202,6 +203,8 @@ def _compare_with_reference(size: int, seed: int) -> int:
             else:
                 assert reason is None
                 assert list(pos.play(p).board) == expected
+                legal.append(p)
+        assert pos.legal_points() == legal
         # random moves, eyes allowed to be filled half of the time so that captures and repetitions happen
         move = random_move(pos, rng) if rng.random() < 0.5 else rng.choice(pos.legal_points() + [size * size])
         pos = pos.play(move)

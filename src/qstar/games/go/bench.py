@@ -9,6 +9,7 @@ depend on game length. PettingZoo is a benchmark-only dependency: without it the
 
 from __future__ import annotations
 
+import os
 import platform
 import random
 import time
@@ -31,8 +32,11 @@ def bench_qstar(size: int = 9, seconds: float = 5.0, seed: int = 0) -> dict:
 
 def bench_pettingzoo(size: int = 9, seconds: float = 5.0, seed: int = 0) -> dict | None:
     """None when pettingzoo (and its pygame dependency) is not installed."""
+    import warnings
     try:
-        from pettingzoo.classic import go_v5
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # its old creation API, still the documented one
+            from pettingzoo.classic import go_v5
     except ImportError:
         return None
     import numpy as np
@@ -55,12 +59,26 @@ def bench_pettingzoo(size: int = 9, seconds: float = 5.0, seed: int = 0) -> dict
     return {"playouts_per_s": games / dt, "moves_per_s": moves / dt, "games": games, "mean_moves": moves / games}
 
 
-def run_bench(size: int = 9, seconds: float = 5.0, seed: int = 0) -> dict:
-    ours = bench_qstar(size, seconds, seed)
-    theirs = bench_pettingzoo(size, seconds, seed)
+def run_bench(size: int = 9, seconds: float = 5.0, seed: int = 0, rounds: int = 5) -> dict:
+    """Both implementations in alternating slices of ``seconds / rounds`` each, so a busy machine slows both alike."""
+    totals: dict[str, list] = {"qstar": [], "pettingzoo": []}
+    for r in range(rounds):
+        totals["qstar"].append(bench_qstar(size, seconds / rounds, seed + r))
+        theirs = bench_pettingzoo(size, seconds / rounds, seed + r)
+        if theirs is not None:
+            totals["pettingzoo"].append(theirs)
+    ours = _combine(totals["qstar"], seconds)
+    theirs = _combine(totals["pettingzoo"], seconds) if totals["pettingzoo"] else None
     out = {"size": size, "seconds_each": seconds, "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-           "python": platform.python_version(), "qstar": ours, "pettingzoo": theirs}
+           "cpus": os.cpu_count(), "python": platform.python_version(), "qstar": ours, "pettingzoo": theirs}
     if theirs is not None:
         out["speedup_playouts"] = ours["playouts_per_s"] / theirs["playouts_per_s"]
         out["speedup_moves"] = ours["moves_per_s"] / theirs["moves_per_s"]
     return out
+
+
+def _combine(parts: list[dict], seconds: float) -> dict:
+    games = sum(p["games"] for p in parts)
+    moves = sum(p["mean_moves"] * p["games"] for p in parts)
+    dt = sum(p["games"] / p["playouts_per_s"] for p in parts)
+    return {"playouts_per_s": games / dt, "moves_per_s": moves / dt, "games": games, "mean_moves": moves / games}

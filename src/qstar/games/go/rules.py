@@ -107,7 +107,7 @@ class Position:
     """An immutable Go position: board, groups, player to move, consecutive passes and the history behind it."""
 
     __slots__ = ("size", "board", "to_play", "passes", "hash", "parent", "last_move", "move_number",
-                 "resigned", "_gid", "_groups", "_next_id", "_seen")
+                 "resigned", "_gid", "_groups", "_next_id", "_seen", "_legal")
 
     def __init__(self, size: int = 9):
         check_size(size)
@@ -124,6 +124,7 @@ class Position:
         self._groups: dict[int, Group] = {}
         self._next_id = 1
         self._seen = 1 << (self.hash % _FILTER_BITS)
+        self._legal: list[int] | None = None  # legal_points() cache
 
     # ---- construction -------------------------------------------------------------------------------------
 
@@ -172,6 +173,7 @@ class Position:
         new.hash, new.parent, new.last_move = self.hash, self, last_move
         new.move_number, new.resigned = self.move_number + 1, EMPTY
         new._gid, new._groups, new._next_id, new._seen = self._gid, self._groups, self._next_id, self._seen
+        new._legal = None
         return new
 
     def _rebuild_groups(self) -> None:
@@ -261,10 +263,28 @@ class Position:
         return False
 
     def legal_points(self) -> list[int]:
-        """Every legal board point (the pass, always legal while the game runs, is not listed)."""
-        if self.is_over:
-            return []
-        return [p for p, v in enumerate(self.board) if v == EMPTY and self.illegal_reason(p) is None]
+        """Every legal board point (the pass, always legal while the game runs, is not listed). Computed once per
+        position: a point with an empty neighbour needs only the superko filter; the others the full check."""
+        if self._legal is not None:
+            return self._legal
+        out: list[int] = []
+        if not self.is_over:
+            board, nb = self.board, neighbors(self.size)
+            z, h, seen = zobrist(self.size)[self.to_play], self.hash, self._seen
+            for p, v in enumerate(board):
+                if v:
+                    continue
+                for n in nb[p]:
+                    if not board[n]:
+                        hp = h ^ z[p]
+                        if not ((seen >> (hp % _FILTER_BITS)) & 1 and self._repeats(hp)):
+                            out.append(p)
+                        break
+                else:
+                    if self.illegal_reason(p) is None:
+                        out.append(p)
+        self._legal = out
+        return out
 
     # ---- moves --------------------------------------------------------------------------------------------
 

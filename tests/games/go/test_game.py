@@ -1,0 +1,89 @@
+"""GoGame through the domain-free interface: features, symmetries, values, strings, and one self-play game."""
+
+import numpy as np
+import pytest
+
+from qstar.core.errors import ConfigError, IllegalMove
+from qstar.core.game import Game
+from qstar.games.go.game import GoConfig, GoGame
+
+
+def test_is_a_game_and_validates_its_config():
+    assert isinstance(GoGame(), Game)
+    g = GoGame(GoConfig(size=7, history=2))
+    assert (g.num_actions, g.obs_shape, g.name) == (50, (5, 7, 7), "go7")
+    for bad in ({"size": 4}, {"size": 20}, {"history": 0}, {"max_moves": -1}):
+        with pytest.raises(ConfigError):
+            GoConfig(**bad)
+
+
+def test_encode_history_planes_from_the_movers_view():
+    g = GoGame(GoConfig(size=5, history=2))
+    s0 = g.initial_state()
+    s1 = g.next_state(s0, g.string_to_action(s0, "A5"))  # black at (0, 0); white to move
+    s2 = g.next_state(s1, g.string_to_action(s1, "E1"))  # white at (4, 4); black to move
+    x = g.encode([s1, s2])
+    assert x.shape == (2, 5, 5, 5) and x.dtype == np.float32
+    # s1, white to move: own stones none, opponent's (black) at A5; one move ago: empty board; not black to move
+    assert x[0, 0].sum() == 0 and x[0, 1, 0, 0] == 1 and x[0, 2:4].sum() == 0 and x[0, 4].sum() == 0
+    # s2, black to move: own A5, opponent's E1; one move ago own A5 only; black-to-move plane all ones
+    assert x[1, 0, 0, 0] == 1 and x[1, 1, 4, 4] == 1 and x[1, 2, 0, 0] == 1 and x[1, 3].sum() == 0
+    assert x[1, 4].sum() == 25
+
+
+def test_symmetries_move_stones_and_policy_together():
+    g = GoGame(GoConfig(size=5, history=1))
+    s = g.next_state(g.initial_state(), g.string_to_action(g.initial_state(), "B4"))
+    obs = g.encode([s])[0]
+    pi = np.zeros(26, np.float32)
+    pi[6] = 0.75  # B4 (row 1, col 1), where the stone is
+    pi[25] = 0.25
+    syms = g.symmetries(obs, pi)
+    assert len(syms) == 8
+    assert np.array_equal(syms[0][0], obs) and np.array_equal(syms[0][1], pi)
+    seen = set()
+    for o, p in syms:
+        stone = np.unravel_index(o[1].argmax(), (5, 5))  # the opponent's stone plane
+        assert divmod(int(p[:25].argmax()), 5) == tuple(int(v) for v in stone)
+        assert p[25] == 0.25 and abs(p.sum() - 1) < 1e-6
+        seen.add(tuple(int(v) for v in stone))
+    assert len(seen) == 4  # B4 has four images on a 5x5 board (it lies on a diagonal)
+
+
+def test_terminal_value_is_for_the_player_to_move_with_komi():
+    g = GoGame(GoConfig(size=5, komi=0.5))
+    s = g.initial_state()
+    s = g.next_state(s, g.string_to_action(s, "C3"))  # black owns the board
+    s = g.next_state(s, 25)
+    s = g.next_state(s, 25)
+    assert g.is_terminal(s) and not g.legal_mask(s).any()
+    assert g.to_play(s) == 1 and g.terminal_value(s) == -1.0  # white to move has lost by 24.5
+    tied = GoGame(GoConfig(size=5, komi=0.0))
+    e = tied.next_state(tied.next_state(tied.initial_state(), 25), 25)
+    assert tied.terminal_value(e) == 0.0
+
+
+def test_move_limit_ends_the_game_and_strings_round_trip():
+    g = GoGame(GoConfig(size=5, max_moves=3))
+    s = g.initial_state()
+    for text in ("C3", "pass", "D4"):
+        assert g.action_to_string(s, g.string_to_action(s, text)) == text
+        s = g.next_state(s, g.string_to_action(s, text))
+    assert g.is_terminal(s)
+    with pytest.raises(IllegalMove, match="move limit"):
+        g.next_state(s, 0)
+    with pytest.raises(IllegalMove, match="occupied"):
+        g.string_to_action(g.next_state(g.initial_state(), 12), "C3")
+
+
+def test_one_self_play_game_through_the_shared_loop():
+    """Go plugs into qstar.learn's self-play with no special case."""
+    from qstar.core.evaluator import UniformEvaluator
+    from qstar.learn.selfplay import SelfPlayConfig, augment, play_games
+    from qstar.search import MCTSConfig
+    g = GoGame(GoConfig(size=5, max_moves=30))
+    cfg = SelfPlayConfig(MCTSConfig(num_simulations=8, leaves_per_step=4), parallel_games=2, temperature_moves=30)
+    records = play_games(g, UniformEvaluator(g), cfg, 2, np.random.default_rng(0))
+    assert len(records) == 2 and all(0 < r.length <= 30 for r in records)
+    obs, pi, z = augment(g, records[0])
+    assert obs.shape == (8 * len(records[0].z), *g.obs_shape) and np.allclose(pi.sum(1), 1)
