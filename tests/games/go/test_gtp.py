@@ -170,3 +170,24 @@ def test_qstar_gtp_subprocess_answers_garbage_and_quits():
     assert answers[3].startswith("? syntax error")
     assert answers[4].startswith("=2 ") and answers[4] != "=2 resign"
     assert answers[-2] == "=3" and answers[-1] == ""
+
+
+def test_engine_with_a_network_checkpoint(tmp_path):
+    """--model: MCTS with the network; the board size is fixed by the checkpoint; a wrong file is a clear error."""
+    import torch
+
+    from qstar.core.errors import CheckpointError
+    from qstar.games.go.game import GoConfig, GoGame
+    from qstar.learn.checkpoint import save_model
+    from qstar.learn.resnet import PolicyValueNet, ResNetConfig
+    torch.manual_seed(0)
+    game = GoGame(GoConfig(size=5, history=2))
+    c, h, w = game.obs_shape
+    path = save_model(tmp_path / "go5.safetensors", PolicyValueNet(ResNetConfig(c, h, w, 26, blocks=1, channels=8)),
+                      game.name)
+    engine = GtpEngine(lambda s, k: make_mover(s, k, SearchConfig(simulations=8), path), size=5, fixed_size=True)
+    assert engine.handle("version") == "= 0.1.0 (mcts-net:go5.safetensors)\n\n"
+    assert engine.handle("genmove b").startswith("= ")
+    assert engine.handle("boardsize 7") == "? unacceptable size (this engine plays 5)\n\n"
+    with pytest.raises(CheckpointError, match="trained for 'go5', not 'go9'"):
+        make_mover(9, 7.5, SearchConfig(), path)

@@ -97,3 +97,17 @@ def test_one_real_game_gnugo_against_itself(tmp_path):
     g = report.games[0]
     assert g.result[:2] in ("B+", "W+") and g.result[2:] not in ("F", "T"), g.reason
     assert read_sgf(g.sgf).final().move_number == g.moves
+
+
+def test_match_command_json_last_line_and_one_line_errors(fake, tmp_path, capsys):
+    import json
+
+    from qstar.cli.main import main
+    rc = main(["match", fake("corner", "A1"), fake("passer"), "--games", "2", "--size", "5", "--komi", "0.5",
+               "--scorer", "area", "--out", str(tmp_path), "--json"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert rc == 0
+    d = json.loads(out[-1])
+    assert (d["wins"], d["losses"], d["games"]) == (2, 0, 2) and (tmp_path / "game-002.sgf").exists()
+    assert main(["match", "", "gnugo", "--games", "1"]) == 2
+    assert capsys.readouterr().err.strip().startswith("error: empty engine command")
