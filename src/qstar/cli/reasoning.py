@@ -48,8 +48,14 @@ def _load_models(task_name: str, models: Optional[Path]):
     if not (folder / "policy").exists():
         hint = "run `qstar train {0} --run DIR` and pass --models DIR".format(task_name)
         raise QstarError(f"no trained models in {folder} (expected policy/, prm/, orm/); {hint}")
+    import json
+    from qstar.reasoning.loop import acting_policy
+    meta = json.loads((folder / "models.json").read_text()) if (folder / "models.json").exists() else {}
+    if meta.get("task", task_name) != task_name:
+        raise QstarError(f"the models in {folder} are for {meta['task']}, not {task_name}")
     values = {k: ValueLM.load(folder / k) for k in ("prm", "orm") if (folder / k).exists()}
-    return LMPolicy.load(folder / "policy"), values
+    policy = acting_policy(LMPolicy.load(folder / "policy"), _task(task_name), meta.get("calculator", False))
+    return policy, values
 
 
 def _train(task_name: str, run: Path, rounds: int, resume: bool, seed: int, quick: bool) -> None:

@@ -78,6 +78,39 @@ class ArithmeticTask:
     def prompt(self, problem: Problem) -> str:
         return f"{problem.text} -> {problem.target}\n"
 
+    def read_prompt(self, text: str) -> StepState | None:
+        """Inverse of ``prompt`` followed by steps: the state a policy prompt describes, or None."""
+        head, _, rest = text.partition("\n")
+        nums, sep, target = head.partition(" -> ")
+        parts = nums.split()
+        if not sep or not target.strip().isdigit() or not parts or not all(x.isdigit() for x in parts):
+            return None
+        problem = Problem(tuple(int(x) for x in parts), int(target))
+        state, why = self.parse_trace(problem, rest)
+        return state if why in ("ok", "unfinished") or not rest.strip() else None
+
+    def complete_step(self, state: StepState, action: str) -> tuple[StepState | None, str]:
+        """Write the rest of a step exactly: ``'10 - 4'`` -> ``'10 - 4 = 6 (left: 5 6 6)'`` and the new state.
+        (None, the line as far as it goes) when the operation is not legal here."""
+        m = re.match(r"^\s*(\S+) ([-+*/]) (\S+)\s*$", action)
+        if not m:
+            return None, action.strip() + " = ?"
+        try:
+            a, b = parse_number(m.group(1)), parse_number(m.group(3))
+        except ExprError:
+            return None, action.strip() + " = ?"
+        r = combine(a, m.group(2), b, self.rules)
+        if r is None:
+            return None, action.strip() + " = ?"
+        items = [i.value for i in state.items]
+        for x in (a, b):
+            if x not in items:
+                return None, action.strip() + " = ?"
+            items.remove(x)
+        line = step_text(a, m.group(2), b, r, sorted(items + [r]))
+        nxt, _ = self.apply(state, line)
+        return nxt, line
+
     def initial_state(self, problem: Problem) -> StepState:
         return StepState(problem, _sorted_items([Item(Fraction(n), str(n)) for n in problem.numbers]))
 

@@ -16,7 +16,7 @@ from typing import Literal, Protocol, Sequence
 
 from qstar.core.errors import check
 
-Stop = Literal["line", "end"]
+Stop = Literal["line", "end", "action"]  # one step, the whole solution, or a step's operation ('a op b')
 
 
 @dataclass(frozen=True)

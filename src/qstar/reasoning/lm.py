@@ -59,15 +59,31 @@ class TrainConfig:
         check(self.threads >= 1, f"threads must be >= 1, got {self.threads}")
 
 
-def encode_pairs(tokenizer, prompts: Sequence[str], completions: Sequence[str], add_eos: bool = True,
-                 max_len: int = 256) -> list[tuple[list[int], int]]:
-    """[(ids, prompt_len)]: the prompt's ids then the completion's (+ eos)."""
+Segments = Sequence[tuple[str, bool]]  # (text, learn it?) pieces of one completion
+
+
+def encode_pairs(tokenizer, prompts: Sequence[str], completions: Sequence[str | Segments], add_eos: bool = True,
+                 max_len: int = 256) -> list[tuple[list[int], list[bool]]]:
+    """[(ids, learn)]: the prompt's ids then the completion's (+ eos when the completion is one string);
+    ``learn[i]`` says whether token i is a training target. A completion given as segments trains only
+    on the segments marked True (the split pattern never merges across segment borders here)."""
     if not prompts:
         return []
-    eos = [tokenizer.eos_token_id] if add_eos else []
     p_ids = tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
-    c_ids = tokenizer(list(completions), add_special_tokens=False)["input_ids"]
-    return [((p + c + eos)[:max_len], len(p)) for p, c in zip(p_ids, c_ids)]
+    out = []
+    for p, c in zip(p_ids, completions):
+        ids, learn = list(p), [False] * len(p)
+        if isinstance(c, str):
+            c_ids = tokenizer.encode(c, add_special_tokens=False) + ([tokenizer.eos_token_id] if add_eos else [])
+            ids += c_ids
+            learn += [True] * len(c_ids)
+        else:
+            for text, on in c:
+                t = tokenizer.encode(text, add_special_tokens=False)
+                ids += t
+                learn += [on] * len(t)
+        out.append((ids[:max_len], learn[:max_len]))
+    return out
 
 
 def pad_batch(seqs: Sequence[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -50,6 +50,7 @@ class LoopConfig:
     eval_problems: int = 100  # test problems evaluated after each round
     eval_beam: bool = True  # also evaluate ToT beam b=5 each round (greedy always)
     threads: int = 1
+    calculator: bool = True  # the policy writes operations, the rules write results (see calculator.py)
     task_options: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -70,6 +71,18 @@ def solver_traces(task: Task, problems: list[Problem], per_problem: int, seed: i
             prompts.append(task.prompt(p))
             comps.append("".join(x + "\n" for x in s))
     return prompts, comps
+
+
+def acting_policy(policy, task: Task, calculator: bool):
+    """The policy as search sees it: with the calculator, or writing whole steps itself."""
+    from qstar.reasoning.calculator import Calculator
+    return Calculator(policy, task) if calculator else policy
+
+
+def targets(completions: list[str], calculator: bool) -> list:
+    """Training targets: whole completions, or only the operations when the rules write the rest."""
+    from qstar.reasoning.calculator import action_segments
+    return [action_segments(c) for c in completions] if calculator else list(completions)
 
 
 def _train_cfg(cfg: LoopConfig, epochs: float, seed: int, lr: float = 2e-3):
@@ -145,19 +158,21 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
         prm, orm = ValueLM.new(tok, "prm", vcfg, cfg.seed), ValueLM.new(tok, "orm", vcfg, cfg.seed + 1)
         steps = max(1, int(cfg.sft_epochs * len(prompts) / 64))
         with progress_bar("policy (solver traces)", steps, "step") as adv:
-            sft = policy.finetune(prompts, comps, _train_cfg(cfg, cfg.sft_epochs, cfg.seed), adv)
+            sft = policy.finetune(prompts, targets(comps, cfg.calculator), _train_cfg(cfg, cfg.sft_epochs, cfg.seed), adv)
+        acting = acting_policy(policy, task, cfg.calculator)
         log(f"round 0: policy {policy.num_parameters:,} parameters, {sft['tokens']:,} tokens, {sft['seconds']}s, loss {sft['loss']}")
-        lab = _label_and_fit(task, rng.sample(train, min(cfg.label_problems, len(train))), policy, prm, orm, cfg,
+        lab = _label_and_fit(task, rng.sample(train, min(cfg.label_problems, len(train))), acting, prm, orm, cfg,
                              cfg.seed, None)
         row = {"round": 0, "policy_params": policy.num_parameters, "value_params": sum(
             p.numel() for p in prm.net.parameters()), "sft": sft, **lab}
-        row.update(_eval_round(task, test, policy, prm, cfg, cfg.seed))
+        row.update(_eval_round(task, test, acting, prm, cfg, cfg.seed))
         row["seconds"] = round(time.perf_counter() - t0, 1)
-        _save(run, policy, prm, orm)
+        _save(run, policy, prm, orm, task, cfg)
         append_jsonl(run / "metrics.jsonl", row)
         metrics.append(row)
         log(_round_line(row))
     policy, prm, orm = LMPolicy.load(run / "policy"), ValueLM.load(run / "prm"), ValueLM.load(run / "orm")
+    acting = acting_policy(policy, task, cfg.calculator)
     for r in range(1, cfg.rounds + 1):
         if r in done:
             continue
@@ -165,13 +180,13 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
         rr = random.Random(cfg.seed * 1000 + r)
         probs = rr.sample(train, min(cfg.search_problems, len(train)))
         found: dict[tuple, set[str]] = {}
-        res = beam(task, probs, policy, prm, seed=cfg.seed + r, width=cfg.search_width, proposals=cfg.search_proposals)
+        res = beam(task, probs, acting, prm, seed=cfg.seed + r, width=cfg.search_width, proposals=cfg.search_proposals)
         n_beam = 0
         for p, x in zip(probs, res):
             if x.answer is not None and task.score(p, x.answer).ok:  # the verifier decides what is kept
                 found.setdefault(p.numbers, set()).add("".join(s + "\n" for s in x.steps))
                 n_beam += 1
-        samples = policy.generate([task.prompt(p) for p in probs], n=cfg.samples_per_problem, temperature=1.0,
+        samples = acting.generate([task.prompt(p) for p in probs], n=cfg.samples_per_problem, temperature=1.0,
                                   stop="end", seed=cfg.seed + r)
         for p, cs in zip(probs, samples):
             for c in cs:
@@ -184,16 +199,16 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
         prompts, comps = sft_data()
         k = min(len(prompts), int(cfg.replay * len(new_p)))
         idx = rr.sample(range(len(prompts)), k)
-        ft = policy.finetune(new_p + [prompts[i] for i in idx], new_c + [comps[i] for i in idx],
+        ft = policy.finetune(new_p + [prompts[i] for i in idx], targets(new_c + [comps[i] for i in idx], cfg.calculator),
                              _train_cfg(cfg, cfg.finetune_epochs, cfg.seed + r, lr=1e-3))
-        lab = _label_and_fit(task, rr.sample(train, min(cfg.label_problems, len(train))), policy, prm, orm, cfg,
+        lab = _label_and_fit(task, rr.sample(train, min(cfg.label_problems, len(train))), acting, prm, orm, cfg,
                              cfg.seed + r, None)
         row = {"round": r, "search_problems": len(probs), "search_solved": round(len(found) / len(probs), 4),
                "beam_solved": round(n_beam / len(probs), 4), "kept_solutions": len(new_c), "replayed": k,
                "finetune": ft, **lab}
-        row.update(_eval_round(task, test, policy, prm, cfg, cfg.seed))
+        row.update(_eval_round(task, test, acting, prm, cfg, cfg.seed))
         row["seconds"] = round(time.perf_counter() - t0, 1)
-        _save(run, policy, prm, orm)
+        _save(run, policy, prm, orm, task, cfg)
         append_jsonl(run / "metrics.jsonl", row)
         metrics.append(row)
         log(_round_line(row))
@@ -201,10 +216,11 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
     return metrics
 
 
-def _save(run: Path, policy, prm, orm) -> None:
+def _save(run: Path, policy, prm, orm, task: Task, cfg: LoopConfig) -> None:
     policy.save(run / "policy")
     prm.save(run / "prm")
     orm.save(run / "orm")
+    atomic_write_json(run / "models.json", {"task": task.name, "calculator": cfg.calculator})
 
 
 def _round_line(row: dict) -> str:

@@ -38,6 +38,8 @@ class LMPolicy:
         self.model, self.tokenizer, self.cfg = model, tokenizer, cfg
         self.model.eval()
         self.newline = newline_id(tokenizer)
+        eq = tokenizer.encode(" =", add_special_tokens=False)
+        self.equals = eq[0] if len(eq) == 1 else None  # stop="action" ends at " ="
 
     # ----- construction / files ------------------------------------------------------------------
     @classmethod
@@ -80,14 +82,17 @@ class LMPolicy:
         import torch
 
         check(n >= 1, f"n must be >= 1, got {n}")
+        check(stop != "action" or self.equals is not None, "this tokenizer has no single ' =' token for stop='action'")
         if not prompts:
             return []
         tok = self.tokenizer
         tok.padding_side = "left"
         enc = tok(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False)
         greedy = temperature <= 0
-        stops = [tok.eos_token_id] + ([self.newline] if stop == "line" else [])
-        max_new = self.cfg.max_step_tokens if stop == "line" else self.cfg.max_solution_tokens
+        stops = [tok.eos_token_id] + ([self.newline] if stop in ("line", "action") else [])
+        if stop == "action":
+            stops.append(self.equals)
+        max_new = self.cfg.max_solution_tokens if stop == "end" else self.cfg.max_step_tokens
         room = self.model.config.max_position_embeddings - enc["input_ids"].shape[1]
         max_new = max(1, min(max_new, room))
         with torch.random.fork_rng(devices=[]), torch.inference_mode():
@@ -109,9 +114,10 @@ class LMPolicy:
         return [[comps[i * per + (j if not greedy else 0)] for j in range(n)] for i in range(len(prompts))]
 
     # ----- training ------------------------------------------------------------------------------
-    def finetune(self, prompts: Sequence[str], completions: Sequence[str], cfg: TrainConfig,
+    def finetune(self, prompts: Sequence[str], completions: Sequence, cfg: TrainConfig,
                  progress: Callable | None = None) -> dict:
-        """Supervised training on completions (the loss skips prompt tokens). Returns training stats."""
+        """Supervised training on completions (strings, or segments ``[(text, learn?)]``); the loss skips
+        prompt tokens and unlearned segments. Returns training stats."""
         import torch
 
         data = encode_pairs(self.tokenizer, prompts, completions, max_len=self.model.config.max_position_embeddings)
@@ -123,7 +129,8 @@ class LMPolicy:
             labels = ids.clone()
             labels[mask == 0] = -100
             for r, i in enumerate(idx):
-                labels[r, : data[i][1]] = -100
+                learn = data[i][1]
+                labels[r, : len(learn)][~torch.tensor(learn)] = -100
             loss = self.model(input_ids=ids, attention_mask=mask, labels=labels).loss
             return loss, int((labels != -100).sum())
 

@@ -1,0 +1,73 @@
+"""The policy with a calculator: the model chooses each step's operation (``10 - 4``); the task's world
+model writes the rest of the line exactly (`` = 6 (left: 5 6 6)``), as a game engine applies a move.
+
+The model then only has to plan: which two numbers, which operation. Arithmetic and bookkeeping,
+where a model of a million parameters spends most of its capacity and makes most of its mistakes,
+are the rules' job. Tokens, calls and log-probabilities count only what the model wrote.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from qstar.reasoning.interfaces import Completion, Policy, Stop
+from qstar.reasoning.task import Task
+
+MAX_STEPS = 8
+
+
+class Calculator:
+    """Implements ``Policy`` on top of a policy that supports ``stop="action"``."""
+
+    def __init__(self, policy: Policy, task: Task):
+        self.policy, self.task = policy, task
+
+    def __getattr__(self, name):  # num_parameters, save, model ... of the wrapped policy
+        return getattr(self.policy, name)
+
+    def generate(self, prompts: Sequence[str], n: int, temperature: float, stop: Stop,
+                 seed: int) -> list[list[Completion]]:
+        task = self.task
+        states = [task.read_prompt(p) for p in prompts]
+        # one running sample per (prompt, j): [prompt index, text so far, state, logprob, tokens, alive]
+        runs = [[i, "", s, 0.0, 0, s is not None and not task.is_done(s)] for i, s in enumerate(states)
+                for _ in range(1 if temperature <= 0 else n)]
+        for k in range(1 if stop == "line" else MAX_STEPS):
+            live = [r for r in runs if r[5]]
+            if not live:
+                break
+            if k == 0:  # n samples per prompt in one call
+                groups = [[r for r in runs if r[0] == i] for i in range(len(prompts))]
+                asked = [(i, g) for i, g in enumerate(groups) if g and g[0][5]]
+                outs = self.policy.generate([prompts[i] for i, _ in asked], n=len(asked[0][1]) if asked else 1,
+                                            temperature=temperature, stop="action", seed=seed)
+                pairs = [(r, c) for (_, g), cs in zip(asked, outs) for r, c in zip(g, cs)]
+            else:
+                outs = self.policy.generate([prompts[r[0]] + r[1] for r in live], n=1, temperature=temperature,
+                                            stop="action", seed=seed + k)
+                pairs = [(r, cs[0]) for r, cs in zip(live, outs)]
+            for r, c in pairs:
+                nxt, line = task.complete_step(r[2], c.text)
+                r[1] += line + "\n"
+                r[3] += c.logprob
+                r[4] += c.tokens
+                r[2] = nxt
+                r[5] = nxt is not None and not task.is_done(nxt)
+        per = 1 if temperature <= 0 else n
+        out = []
+        for i in range(len(prompts)):
+            mine = [r for r in runs if r[0] == i]
+            comps = [Completion(r[1].rstrip("\n") if stop == "line" else r[1], r[3], r[4]) for r in mine]
+            out.append([comps[j % per] for j in range(n)])
+        return out
+
+
+def action_segments(completion: str) -> list[tuple[str, bool]]:
+    """Training targets for a calculator policy: learn each step's operation, not what the rules write.
+    The ``' ='`` that ends the operation is learned too: it is where the model hands over to the rules.
+    ``'10 - 4 = 6 (left: 5 6 6)\\n'`` -> ``[('10 - 4 =', True), (' 6 (left: 5 6 6)\\n', False)]``."""
+    out = []
+    for line in completion.splitlines():
+        head, sep, tail = line.partition(" =")
+        out += [(head + sep, True), (tail + "\n", False)]
+    return out

@@ -1,0 +1,109 @@
+"""The LM policy, the calculator, the value models and Math-Shepherd labels, on tiny models."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from qstar.reasoning.calculator import Calculator, action_segments  # noqa: E402
+from qstar.reasoning.game24 import Game24  # noqa: E402
+from qstar.reasoning.lm import TrainConfig, train_step_tokenizer  # noqa: E402
+from qstar.reasoning.loop import solver_traces  # noqa: E402
+from qstar.reasoning.policy import LMPolicy, PolicyConfig  # noqa: E402
+from qstar.reasoning.reward import Labeled, ValueConfig, ValueLM, label_agreement, mc_labels  # noqa: E402
+from qstar.reasoning.task import Problem  # noqa: E402
+
+G = Game24()
+TRAIN = G.problems("train")[:40]
+TINY = PolicyConfig(n_layer=1, n_embd=32, n_head=2, n_positions=128)
+
+
+@pytest.fixture(scope="module")
+def data():
+    prompts, comps = solver_traces(G, TRAIN, 2, seed=0)
+    tok = train_step_tokenizer([a + b for a, b in zip(prompts, comps)], 300)
+    return tok, prompts, comps
+
+
+def test_tokenizer_keeps_newline_and_equals_single_tokens(data):
+    tok, prompts, comps = data
+    assert len(tok.encode("\n", add_special_tokens=False)) == 1
+    assert len(tok.encode(" =", add_special_tokens=False)) == 1
+    text = prompts[0] + comps[0]
+    assert tok.decode(tok.encode(text, add_special_tokens=False)) == text
+
+
+def test_finetune_changes_every_parameter_and_lowers_loss(data):
+    tok, prompts, comps = data
+    pol = LMPolicy.new(tok, TINY, seed=0)
+    before = {n: p.detach().clone() for n, p in pol.model.named_parameters()}
+    first = pol.finetune(prompts, comps, TrainConfig(epochs=0.05, batch_size=8, warmup_steps=1))
+    for n, p in pol.model.named_parameters():
+        assert not torch.equal(before[n], p.detach()), n
+    later = pol.finetune(prompts, comps, TrainConfig(epochs=1.5, batch_size=16, warmup_steps=1, lr=5e-3))
+    assert later["loss"] < first["loss"] and later["tokens"] > 0
+
+
+def test_generate_shapes_seeds_and_stops(data):
+    tok, prompts, _ = data
+    pol = LMPolicy.new(tok, TINY, seed=0)
+    a = pol.generate(prompts[:3], n=4, temperature=1.0, stop="line", seed=5)
+    b = pol.generate(prompts[:3], n=4, temperature=1.0, stop="line", seed=5)
+    assert [[c.text for c in cs] for cs in a] == [[c.text for c in cs] for cs in b]
+    assert len(a) == 3 and all(len(cs) == 4 for cs in a)
+    assert all("\n" not in c.text and c.tokens <= TINY.max_step_tokens and c.logprob <= 0 for cs in a for c in cs)
+    g = pol.generate(prompts[:2], n=1, temperature=0.0, stop="end", seed=0)
+    assert len(g) == 2 and len(g[0]) == 1
+
+
+def test_calculator_writes_exact_steps_and_save_load_round_trip(data, tmp_path):
+    tok, prompts, comps = data
+    pol = LMPolicy.new(tok, TINY, seed=1)
+    pol.finetune(prompts, [action_segments(c) for c in comps], TrainConfig(epochs=2, batch_size=16, lr=3e-3))
+    cal = Calculator(pol, G)
+    outs = cal.generate([G.prompt(p) for p in TRAIN[:5]], n=3, temperature=1.0, stop="end", seed=0)
+    for p, cs in zip(TRAIN[:5], outs):
+        for c in cs:
+            state, why = G.parse_trace(p, c.text)
+            assert why in ("ok",) or c.text.rstrip().endswith("= ?"), (c.text, why)
+            assert c.tokens > 0
+    pol.save(tmp_path / "policy")
+    again = Calculator(LMPolicy.load(tmp_path / "policy"), G)
+    x = cal.generate([G.prompt(TRAIN[0])], n=1, temperature=0.0, stop="end", seed=0)
+    y = again.generate([G.prompt(TRAIN[0])], n=1, temperature=0.0, stop="end", seed=0)
+    assert x[0][0].text == y[0][0].text
+
+
+def test_action_segments():
+    assert action_segments("10 - 4 = 6 (left: 5 6 6)\n") == [("10 - 4 =", True), (" 6 (left: 5 6 6)\n", False)]
+
+
+def test_value_model_fit_score_save_load(data, tmp_path):
+    tok, _, _ = data
+    p = Problem((4, 5, 6, 10), 24)
+    good = ("10 - 4 = 6 (left: 5 6 6)", "5 * 6 = 30 (left: 6 30)", "30 - 6 = 24 (left: 24)")
+    bad = ("10 + 6 = 16 (left: 4 5 16)", "16 + 5 = 21 (left: 4 21)", "21 + 4 = 25 (left: 25)")
+    data_ = [Labeled(p, good, (1.0, 1.0, 1.0), (1.0, 1.0, 1.0), (1.0, 1.0, 1.0), 1.0),
+             Labeled(p, bad, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), 0.0)] * 8
+    for kind in ("prm", "orm"):
+        vm = ValueLM.new(tok, kind, ValueConfig(n_layer=1, n_embd=32, n_head=2), seed=0)
+        vm.fit(G, data_, TrainConfig(epochs=30, batch_size=4, lr=3e-3, warmup_steps=2))
+        s = vm.score([G.prompt(p)] * 2, [good, bad])
+        assert [len(x) for x in s] == [3, 3] and all(0 <= v <= 1 for x in s for v in x)
+        assert s[0][-1] > 0.8 and s[1][-1] < 0.2, (kind, s)
+        if kind == "prm":
+            assert s[0][0] > s[1][0]
+        vm.save(tmp_path / kind)
+        assert ValueLM.load(tmp_path / kind).score([G.prompt(p)], [good])[0] == pytest.approx(s[0], abs=1e-5)
+
+
+def test_math_shepherd_labels_on_the_stub(stub_policy):
+    p = Problem((4, 5, 6, 10), 24)
+    data = mc_labels(G, [p] * 3, stub_policy(p_right=0.9), samples=2, rollouts=4, seed=0)
+    assert data and all(len(d.soft) == len(d.hard) == len(d.exact) == len(d.steps) for d in data)
+    for d in data:
+        assert all(0.0 <= s <= 1.0 for s in d.soft) and all(h in (0.0, 1.0) for h in d.hard)
+        assert all(h >= (s > 0) for s, h in zip(d.soft, d.hard))
+        assert d.outcome == float(G.score_trace(p, "\n".join(d.steps)).ok)
+    agree = label_agreement(data)
+    assert agree["steps"] > 0 and 0.0 <= agree["agreement"] <= 1.0
