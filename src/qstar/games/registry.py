@@ -25,6 +25,7 @@ class GameEntry:
     baselines: Callable[[Game], dict]
     ground_truth: Callable[[Game], Callable[[Evaluator, MCTSConfig], dict]] | None = None
     shipped_model: str | None = None  # file name under qstar/models/
+    goal: Callable[[dict], bool] | None = None
 
 
 def _net(blocks: int, channels: int):
@@ -83,7 +84,8 @@ GAMES: dict[str, GameEntry] = {
                         selfplay=SelfPlayConfig(MCTSConfig(num_simulations=40, dirichlet_alpha=1.0, leaves_per_step=4),
                                                 parallel_games=100, temperature_moves=4)),
         baselines=lambda g: {"random": lambda: RandomPlayer(g)},
-        ground_truth=_ttt_truth),
+        ground_truth=_ttt_truth,
+        goal=lambda m: m.get("losses_vs_perfect_policy") == 0 and m.get("losses_vs_perfect_mcts") == 0),
     "connect4": GameEntry(
         make_game=_c4, net=_net(4, 48),
         loop=LoopConfig(iterations=40, games_per_iteration=300, train_steps=120, batch_size=256, lr=2e-3,
@@ -107,7 +109,8 @@ def get_game(name: str) -> GameEntry:
 def training_spec(name: str) -> TrainingSpec:
     e = get_game(name)
     game = e.make_game()
-    return TrainingSpec(game, e.net(game), e.baselines(game), e.ground_truth(game) if e.ground_truth else None)
+    return TrainingSpec(game, e.net(game), e.baselines(game), e.ground_truth(game) if e.ground_truth else None,
+                        e.goal)
 
 
 def with_overrides(cfg: LoopConfig, **kw) -> LoopConfig:

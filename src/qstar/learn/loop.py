@@ -83,11 +83,13 @@ class TrainingSpec:
     net: ResNetConfig
     baselines: dict[str, Callable[[], Player]] = field(default_factory=dict)
     ground_truth: Callable[[Evaluator, MCTSConfig], dict] | None = None
+    goal: Callable[[dict], bool] | None = None  # metrics of an iteration -> the ground-truth goal is reached
 
 
 def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: bool = False,
-             executor: Executor | None = None, log: Callable[[str], None] = print) -> dict:
-    """Train; returns the last metrics line. ``resume`` continues the run in ``run_dir``."""
+             executor: Executor | None = None, log: Callable[[str], None] = print, stop_at_goal: bool = False) -> dict:
+    """Train; returns the last metrics line. ``resume`` continues the run in ``run_dir``;
+    ``stop_at_goal`` ends the run at the first iteration whose metrics meet ``spec.goal``."""
     run_dir = Path(run_dir)
     game = spec.game
     if cfg.threads:
@@ -173,6 +175,9 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
             _commit_iteration(run_dir, it, net, opt, buffer, rng, m, loop_state, game.name)
             last = m
             log(_one_line(m))
+            if stop_at_goal and spec.goal and spec.goal(m):
+                log(f"goal reached at iteration {it}")
+                break
     finally:
         executor.close()
     from qstar.learn.report import write_report

@@ -1,0 +1,92 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from qstar.cli.main import main
+from qstar.learn.checkpoint import save_model
+from qstar.learn.resnet import PolicyValueNet, ResNetConfig
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def c4_model(tmp_path):
+    net = PolicyValueNet(ResNetConfig(2, 6, 7, 7, blocks=1, channels=8))
+    return save_model(tmp_path / "c4.safetensors", net, "connect4")
+
+
+def test_train_tictactoe_tiny_run_and_resume(tmp_path, capsys):
+    rd = tmp_path / "run"
+    args = ["train", "tictactoe", "--iterations", "1", "--games", "4", "--sims", "4", "--train-steps", "2",
+            "--eval-games", "2", "--run-dir", str(rd), "--threads", "1"]
+    code, out, err = run(capsys, *args, "--json")
+    assert code == 0, err
+    last = json.loads(out.strip().splitlines()[-1])
+    assert last["iteration"] == 1 and "losses_vs_perfect_mcts" in last
+    assert (rd / "summary.md").exists() and (rd / "plots" / "losses.png").exists()
+    code, out, err = run(capsys, *args)
+    assert code == 2 and "--resume" in err and "Traceback" not in err
+    args[3] = "2"
+    code, out, err = run(capsys, *args, "--resume")
+    assert code == 0, err
+    assert len((rd / "metrics.jsonl").read_text().splitlines()) == 2
+
+
+def test_eval_connect4_json_and_positions_file(tmp_path, capsys, c4_model):
+    f = tmp_path / "p.txt"
+    f.write_text("4455667 0 1 1 1 1 1 1 1\n".replace("4455667", "445566") + "\n")
+    code, out, err = run(capsys, "eval", "connect4", "--model", str(c4_model), "--positions", str(f),
+                         "--sims", "8", "--json")
+    assert code == 0, err
+    r = json.loads(out.strip().splitlines()[-1])
+    assert r["sets"]["p"]["positions"] == 1 and r["simulations"] == 8
+
+
+@pytest.mark.parametrize("args, message", [
+    (["eval", "connect4", "--model", "MISSING.safetensors"], "checkpoint not found"),
+    (["eval", "connect4", "--sims", "0"], "--sims"),
+    (["train", "connect4", "--iterations", "0", "--run-dir", "X"], "iterations must be >= 1"),
+    (["train", "tictactoe", "--executor", "mpi", "--run-dir", "X"], "unknown executor"),
+    (["bench", "selfplay", "--game", "chess"], "unknown game 'chess'"),
+])
+def test_bad_input_is_one_clear_line(args, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *args)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_corrupt_and_mismatched_checkpoints(tmp_path, capsys, c4_model):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a checkpoint")
+    code, _, err = run(capsys, "eval", "connect4", "--model", str(bad))
+    assert code == 2 and "not a readable safetensors" in err
+    code, _, err = run(capsys, "eval", "tictactoe", "--model", str(c4_model))
+    assert code == 2 and "trained for 'connect4', not 'tictactoe'" in err
+
+
+def test_play_rejects_illegal_moves_and_keeps_going(tmp_path):
+    net = PolicyValueNet(ResNetConfig(2, 3, 3, 9, blocks=1, channels=8))
+    model = save_model(tmp_path / "t.safetensors", net, "tictactoe")
+    moves = "5\n5\nbanana\n1\n9\n3\n7\n4\n6\n2\n8\n"
+    p = subprocess.run([sys.executable, "-m", "qstar.cli", "play", "tictactoe", "--model", str(model), "--sims", "8"],
+                       input=moves, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "'5' is not a legal move" in p.stdout and "'banana' is not a legal move" in p.stdout
+    assert "engine plays" in p.stdout and "Traceback" not in p.stderr
+    assert any(w in p.stdout for w in ("you win", "engine wins", "draw", "bye"))
+
+
+def test_bench_selfplay_json(capsys, c4_model):
+    code, out, err = run(capsys, "bench", "selfplay", "--model", str(c4_model), "--sims", "4", "--games", "4",
+                         "--sequential-games", "1", "--json")
+    assert code == 0, err
+    r = json.loads(out.strip().splitlines()[-1])
+    assert r["batched"]["games"] == 4 and r["sequential"]["mean_batch"] == 1.0 and r["speedup"] > 0

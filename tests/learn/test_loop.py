@@ -1,0 +1,114 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from qstar.core.errors import CheckpointError, ConfigError
+from qstar.games.tictactoe import TicTacToe
+from qstar.learn.checkpoint import load_model, save_model
+from qstar.learn.loop import LoopConfig, TrainingSpec, run_loop
+from qstar.learn.resnet import PolicyValueNet, ResNetConfig
+from qstar.learn.selfplay import SelfPlayConfig
+from qstar.search import MCTSConfig, RandomPlayer
+
+G = TicTacToe()
+NET = ResNetConfig(2, 3, 3, 9, blocks=1, channels=8)
+
+
+def tiny(iterations: int) -> LoopConfig:
+    return LoopConfig(iterations=iterations, games_per_iteration=6, train_steps=4, batch_size=16, buffer_size=2000,
+                      eval_games=2, eval_simulations=4, threads=1, seed=3,
+                      selfplay=SelfPlayConfig(MCTSConfig(num_simulations=6, leaves_per_step=2), parallel_games=3))
+
+
+def spec() -> TrainingSpec:
+    return TrainingSpec(G, NET, {"random": lambda: RandomPlayer(G)})
+
+
+def weights(path):
+    return load_model(path, "tictactoe").state_dict()
+
+
+def test_run_writes_everything_and_resume_is_bit_for_bit(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    run_loop(spec(), tiny(3), a, log=lambda s: None)
+    run_loop(spec(), tiny(1), b, log=lambda s: None)
+    run_loop(spec(), tiny(3), b, resume=True, log=lambda s: None)
+    wa, wb = weights(a / "latest.safetensors"), weights(b / "latest.safetensors")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    ma = [json.loads(l) for l in (a / "metrics.jsonl").read_text().splitlines()]
+    mb = [json.loads(l) for l in (b / "metrics.jsonl").read_text().splitlines()]
+    strip = lambda m: {k: v for k, v in m.items() if not k.startswith(("seconds", "positions_per"))}
+    assert [strip(m) for m in ma] == [strip(m) for m in mb] and len(ma) == 3
+    for f in ("config.json", "state.json", "summary.md", "plots/losses.png", "plots/elo.png", "model_0003.safetensors",
+              "replay_0003.npz", "optimizer_0003.pt"):
+        assert (a / f).exists(), f
+    assert not (a / "replay_0002.npz").exists()  # stale iteration files removed after the commit point
+    assert "vs_random" in ma[-1] and "elo_ci95" in ma[-1]["vs_previous"]
+
+
+def test_refuses_to_overwrite_or_resume_nothing(tmp_path):
+    run_loop(spec(), tiny(1), tmp_path / "r", log=lambda s: None)
+    with pytest.raises(ConfigError, match="--resume"):
+        run_loop(spec(), tiny(1), tmp_path / "r", log=lambda s: None)
+    with pytest.raises(ConfigError, match="nothing to resume"):
+        run_loop(spec(), tiny(1), tmp_path / "empty", resume=True, log=lambda s: None)
+
+
+def test_checkpoint_errors(tmp_path):
+    net = PolicyValueNet(NET)
+    p = save_model(tmp_path / "m.safetensors", net, "tictactoe")
+    with pytest.raises(CheckpointError, match="trained for 'tictactoe', not 'connect4'"):
+        load_model(p, "connect4")
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(CheckpointError, match="not a readable safetensors"):
+        load_model(bad)
+    with pytest.raises(CheckpointError, match="not found"):
+        load_model(tmp_path / "none.safetensors")
+    truncated = tmp_path / "trunc.safetensors"
+    truncated.write_bytes(p.read_bytes()[:-100])
+    with pytest.raises(CheckpointError):
+        load_model(truncated)
+
+
+def test_config_validation():
+    with pytest.raises(ConfigError, match="iterations"):
+        LoopConfig(iterations=0)
+    with pytest.raises(ConfigError, match="buffer_size"):
+        LoopConfig(buffer_size=10, batch_size=64)
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume(tmp_path):
+    """A run killed with SIGKILL resumes from its last committed iteration and finishes."""
+    script = tmp_path / "run.py"
+    script.write_text(f"""
+import sys
+sys.path.insert(0, {os.path.dirname(__file__)!r})
+from test_loop import spec, tiny
+from qstar.learn.loop import run_loop
+run_loop(spec(), tiny(int(sys.argv[2])), sys.argv[1], resume=sys.argv[3] == '1', log=lambda s: None)
+""")
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, str(script), str(run), "50", "0"])
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if (run / "state.json").exists() and json.loads((run / "state.json").read_text())["iteration"] >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = json.loads((run / "state.json").read_text())["iteration"]
+    assert done >= 2
+    subprocess.run([sys.executable, str(script), str(run), str(done + 2), "1"], check=True, timeout=120)
+    state = json.loads((run / "state.json").read_text())
+    assert state["iteration"] == done + 2
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(l)["iteration"] for l in lines] == list(range(1, done + 3))
