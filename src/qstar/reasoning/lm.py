@@ -100,7 +100,7 @@ def pad_batch(seqs: Sequence[list[int]], pad_id: int) -> tuple[torch.Tensor, tor
 def train_loop(model: torch.nn.Module, num_examples: int, loss_of_batch: Callable[[list[int]], tuple[torch.Tensor, int]],
                cfg: TrainConfig, progress: Callable | None = None) -> dict:
     """AdamW over shuffled minibatches of example indices. ``loss_of_batch(indices) -> (loss, tokens)``.
-    Returns {"steps", "tokens", "seconds", "loss"} (loss: mean over the last 10% of steps)."""
+    Returns {"steps", "tokens", "seconds" (wall), "cpu_seconds" (this process), "loss"} (loss: mean over the last 10% of steps)."""
     if num_examples == 0:
         return {"steps": 0, "tokens": 0, "seconds": 0.0, "loss": None}
     torch.set_num_threads(cfg.threads)
@@ -122,7 +122,7 @@ def train_loop(model: torch.nn.Module, num_examples: int, loss_of_batch: Callabl
 
     model.train()
     order: list[int] = []
-    losses, tokens, t0 = [], 0, time.perf_counter()
+    losses, tokens, t0, c0 = [], 0, time.perf_counter(), time.process_time()
     for step in range(total):
         if len(order) < cfg.batch_size:
             fresh = list(range(num_examples))
@@ -143,4 +143,5 @@ def train_loop(model: torch.nn.Module, num_examples: int, loss_of_batch: Callabl
     model.eval()
     tail = losses[-max(1, total // 10):]
     return {"steps": total, "tokens": tokens, "seconds": round(time.perf_counter() - t0, 2),
+            "cpu_seconds": round(time.process_time() - c0, 2),
             "loss": round(sum(tail) / len(tail), 4)}

@@ -49,6 +49,7 @@ class Labeled:
     hard: tuple[float | None, ...]  # 1 if any rollout succeeded
     exact: tuple[float | None, ...]  # 1 if the target was still reachable by the rules (solver), for reporting
     outcome: float  # the verifier's verdict on the whole solution (ORM target)
+    rolled: tuple[bool, ...] = ()  # which steps were labeled by rollouts (valid, unfinished prefixes)
 
 
 def _net(tokenizer, cfg: ValueConfig):
@@ -219,31 +220,32 @@ def mc_labels(task: Task, problems: Sequence[Problem], policy: Policy, samples: 
             progress(len(chunk))
     out = []
     for t, (p, states, written, broke) in enumerate(traces):
-        soft, hard, exact = [], [], []
+        soft, hard, exact, rolled = [], [], [], []
         for k, s in enumerate(states):
             if task.is_done(s):
                 v = 1.0 if task.is_goal(s) else 0.0
-                soft.append(v), hard.append(v), exact.append(v)
+                soft.append(v), hard.append(v), exact.append(v), rolled.append(False)
             else:
                 w = wins[(t, k)]
-                soft.append(w / rollouts), hard.append(1.0 if w else 0.0)
+                soft.append(w / rollouts), hard.append(1.0 if w else 0.0), rolled.append(True)
                 exact.append(1.0 if task.state_solvable(s) else 0.0)
         if broke:
-            soft.append(0.0), hard.append(0.0), exact.append(0.0)
+            soft.append(0.0), hard.append(0.0), exact.append(0.0), rolled.append(False)
         final = states[-1] if states else None
         outcome = 1.0 if (not broke and final is not None and task.is_goal(final)) else 0.0
-        out.append(Labeled(p, written, tuple(soft), tuple(hard), tuple(exact), outcome))
+        out.append(Labeled(p, written, tuple(soft), tuple(hard), tuple(exact), outcome, tuple(rolled)))
     return out
 
 
 def label_agreement(data: Sequence[Labeled]) -> dict:
     """How often Math-Shepherd hard labels agree with exact solvability, over the steps that needed
     rollouts (valid, unfinished prefixes). Also: false negatives (solvable but no rollout succeeded)."""
-    pairs = [(h, e) for d in data for h, e, s in zip(d.hard, d.exact, d.steps)
-             if h is not None and e is not None and not s.rstrip().endswith("(left: " + str(d.problem.target) + ")")]
+    pairs = [(h, e) for d in data for h, e, r in zip(d.hard, d.exact, d.rolled) if r]
     n = len(pairs)
     agree = sum(h == e for h, e in pairs)
     fn = sum(e == 1.0 and h == 0.0 for h, e in pairs)
     fp = sum(e == 0.0 and h == 1.0 for h, e in pairs)
-    return {"steps": n, "agreement": round(agree / n, 4) if n else None, "false_negative": fn, "false_positive": fp,
+    soft = [(s, e) for d in data for s, e, r in zip(d.soft, d.exact, d.rolled) if r]
+    mse = sum((s - e) ** 2 for s, e in soft) / n if n else None
+    return {"steps": n, "soft_mse": round(mse, 4) if mse is not None else None, "agreement": round(agree / n, 4) if n else None, "false_negative": fn, "false_positive": fp,
             "solvable_share": round(sum(e for _, e in pairs) / n, 4) if n else None}
