@@ -44,12 +44,13 @@ def test_one_line_errors(tmp_path, capsys):
     BPETokenizer.train(text.read_text(), 260, special_tokens=["<|endoftext|>"]).save(model)
     (tmp_path / "v9.bpe").write_text("qstar-bpe 9\n")
     (tmp_path / "latin1.txt").write_bytes(b"caf\xe9 " * 10)
+    out = ["-o", str(tmp_path / "x")]
     cases = [
-        (["tokenizer", "train", str(tmp_path / "nope.txt"), "--vocab-size", "300", "-o", str(tmp_path / "x")], "no such file"),
-        (["tokenizer", "train", str(tmp_path / "latin1.txt"), "--vocab-size", "257", "-o", str(tmp_path / "x")], "cannot read"),
-        (["tokenizer", "train", str(text), "--vocab-size", "100", "-o", str(tmp_path / "x")], "below 256"),
-        (["tokenizer", "train", str(text), "--vocab-size", "5000", "-o", str(tmp_path / "x")], "too large for this text"),
-        (["tokenizer", "train", str(text), "--vocab-size", "300", "--pattern", "(", "-o", str(tmp_path / "x")], "does not compile"),
+        (["tokenizer", "train", str(tmp_path / "nope.txt"), "--vocab-size", "300", *out], "no such file"),
+        (["tokenizer", "train", str(tmp_path / "latin1.txt"), "--vocab-size", "257", *out], "cannot read"),
+        (["tokenizer", "train", str(text), "--vocab-size", "100", *out], "below 256"),
+        (["tokenizer", "train", str(text), "--vocab-size", "5000", *out], "too large for this text"),
+        (["tokenizer", "train", str(text), "--vocab-size", "300", "--pattern", "(", *out], "does not compile"),
         (["tokenizer", "encode", str(tmp_path / "v9.bpe"), "hi"], "reads version 1"),
         (["tokenizer", "encode", str(model), "a<|endoftext|>"], "--allow-special"),
         (["tokenizer", "decode", str(model), "1", "260"], "out of range"),
@@ -64,7 +65,7 @@ def test_one_line_errors(tmp_path, capsys):
 
 def test_benchmark_pieces_at_toy_size(tmp_path):
     from qstar.tokenizer.bench import bench_encode, bench_large_training
-    large = bench_large_training(300_000, 600, tmp_path)
-    assert large["ours"]["seconds"] > 0 and large["hf"]["vocab"] == 600 and large["ours"]["peak_rss_mb"] > 0
-    enc = bench_encode(large["tokenizer"], n_chars=200_000, reference_chars=20_000)
+    large = bench_large_training(100_000, 500, tmp_path)
+    assert large["ours"]["seconds"] > 0 and large["hf"]["vocab"] == 500 and large["ours"]["peak_rss_mb"] > 0
+    enc = bench_encode(large["tokenizer"], n_chars=100_000, reference_chars=20_000)
     assert enc["same_ids"] and enc["bulk_mb_s"] > 0 and enc["reference_mb_s"] > 0

@@ -22,7 +22,8 @@ def test_golden_aaabdaaabac():
 TEXTS = {
     "ties": "ab cd ef ab cd ef gh",  # every pair count 2 or 1: order decided by first occurrence only
     "runs": "aaaa bbbbbbb aaa ab aaaaaaa zz zzz\n\n\n   x" * 3,  # overlapping pairs
-    "unicode": "héllo wörld 日本語 日本 😀😀😀 naïve café\r\n\tcafé 12345 1234567 it's I'LL\x00\x00\ud800x\udfff",
+    "unicode": "héllo wörld 日本語 日本 😀😀😀 naïve café\r\n\tcafé 12345 1234567 it's I'LL\x00\x00"
+               "\ud800x\udfff",
     "english": corpus(10_000, "english"),
     "code": corpus(8_000, "mixed"),
 }

@@ -37,7 +37,8 @@ def _stream(path: Path):
 
 @tokenizer_app.command("train")
 def train(file: Path = typer.Argument(..., help="UTF-8 text to learn from (streamed)."),
-          vocab_size: int = typer.Option(..., "--vocab-size", "-v", help="Tokens in all: 256 bytes + merges + specials."),
+          vocab_size: int = typer.Option(..., "--vocab-size", "-v",
+                                         help="Tokens in all: 256 bytes + merges + specials."),
           pattern: str = typer.Option("gpt4", help="Split regex: 'gpt2', 'gpt4' or a regex of your own."),
           output: Path = typer.Option(..., "-o", "--output", help="Tokenizer file to write."),
           special: List[str] = typer.Option([], "--special", help="A special token, e.g. '<|endoftext|>' (repeat)."),

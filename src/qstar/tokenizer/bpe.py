@@ -34,7 +34,7 @@ class BPETokenizer:
         vocab = [bytes([i]) for i in range(256)]
         for i, (a, b) in enumerate(self.merges):
             if not (0 <= a < 256 + i and 0 <= b < 256 + i):
-                raise TokenizerError(f"merge {i} = ({a}, {b}) uses a token made later; merges must build on earlier ids")
+                raise TokenizerError(f"merge {i} = ({a}, {b}) uses a token made later; merges build on earlier ids")
             vocab.append(vocab[a] + vocab[b])
         self.vocab: tuple[bytes, ...] = tuple(vocab)  # id -> bytes, specials excluded
         self.ranks: dict[tuple[int, int], int] = {pair: 256 + i for i, pair in enumerate(self.merges)}
@@ -70,7 +70,7 @@ class BPETokenizer:
         if num_merges < 0:
             raise TokenizerError(f"vocab size {vocab_size} is below 256 + {len(special_tokens)} special tokens; "
                                  f"the 256 byte tokens are always in the vocabulary")
-        merges = train_merges(count_chunks(text, pattern, workers), num_merges, progress=progress)
+        merges = train_merges(count_chunks(text, pattern, workers, progress), num_merges, progress=progress)
         specials = {s: 256 + num_merges + i for i, s in enumerate(special_tokens)}
         return cls(merges, pattern, specials)
 
@@ -163,23 +163,32 @@ class BPETokenizer:
     def encode(self, text: str, allowed_special: AllowedSpecial = "none_raise") -> list[int]:
         """Token ids of ``text``. Special tokens found in the text raise SpecialTokenError unless allowed:
         ``"none_raise"`` (default) raises, ``"none"`` encodes them as ordinary text, ``"all"`` or a set allows them."""
-        return self.encode_batch([text], allowed_special)[0]
+        allowed = self._check_special(text, allowed_special)
+        enc = self._tiktoken()
+        if enc is None or not _is_utf8(text):
+            return self.encode_reference(text, allowed_special)
+        if not allowed:
+            return enc.encode_ordinary(text)
+        return enc.encode(text, allowed_special=allowed, disallowed_special=())
 
     def encode_batch(self, texts: Sequence[str], allowed_special: AllowedSpecial = "none_raise",
                      num_threads: int = 2) -> list[list[int]]:
         """``encode`` of each text, through tiktoken's threads when installed (the same ids as the reference)."""
         enc = self._tiktoken()
-        if enc is None:
-            return [self.encode_reference(t, allowed_special) for t in texts]
         allowed = self._allowed(allowed_special)
         for t in texts:  # the same check and message as the reference path
             self._check_special(t, allowed_special)
+        if enc is None:
+            return [self.encode_reference(t, allowed_special) for t in texts]
         valid = [_is_utf8(t) for t in texts]
-        if allowed_special == "none" or not self.special_tokens:
-            fast = enc.encode_ordinary_batch([t for t, ok in zip(texts, valid) if ok], num_threads=num_threads)
+        fast_texts = texts if all(valid) else [t for t, ok in zip(texts, valid) if ok]
+        if allowed:
+            fast = enc.encode_batch(fast_texts, num_threads=num_threads, allowed_special=allowed,
+                                    disallowed_special=())
         else:
-            fast = enc.encode_batch([t for t, ok in zip(texts, valid) if ok], num_threads=num_threads,
-                                    allowed_special=allowed, disallowed_special=())
+            fast = enc.encode_ordinary_batch(fast_texts, num_threads=num_threads)
+        if all(valid):
+            return fast
         it = iter(fast)
         return [next(it) if ok else self.encode_reference(t, allowed_special) for t, ok in zip(texts, valid)]
 
@@ -237,7 +246,8 @@ class BPETokenizer:
         return hash((self.merges, self.pattern, tuple(self.special_tokens.items())))
 
     def __repr__(self) -> str:
-        return f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, specials={len(self.special_tokens)})"
+        return (f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "
+                f"specials={len(self.special_tokens)})")
 
 
 @functools.lru_cache(maxsize=32)

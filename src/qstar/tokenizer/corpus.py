@@ -25,35 +25,29 @@ def _texts(kind: str) -> Iterator[str]:
             continue
 
 
-def corpus(n_chars: int, kind: str = "mixed") -> str:
-    """About ``n_chars`` characters: ``kind="english"`` starts with the licences, ``"mixed"`` is Python source.
-    Files repeat (cycled) when the machine has less text than asked."""
-    parts, size = [], 0
+def _pieces(n_chars: int, kind: str) -> Iterator[str]:
+    """File texts, cut to ``n_chars`` characters in all, cycling through the files when there are too few."""
+    size = 0
     while size < n_chars:
         before = size
         for t in _texts(kind):
-            parts.append(t)
+            t = t[: n_chars - size]
+            yield t
             size += len(t)
             if size >= n_chars:
-                break
+                return
         if size == before:
             raise FileNotFoundError("no text files found for the benchmark corpus")
-    return "".join(parts)[:n_chars]
+
+
+def corpus(n_chars: int, kind: str = "mixed") -> str:
+    """About ``n_chars`` characters: ``kind="english"`` starts with the licences, ``"mixed"`` is Python source."""
+    return "".join(_pieces(n_chars, kind))
 
 
 def write_corpus(path: str | Path, n_chars: int, kind: str = "mixed") -> Path:
-    """Write the corpus to ``path`` in pieces, without holding all of it in memory."""
+    """Write :func:`corpus` to ``path`` piece by piece, without holding all of it in memory."""
     path = Path(path)
-    size = 0
-    with open(path, "w", encoding="utf-8") as f:
-        while size < n_chars:
-            before = size
-            for t in _texts(kind):
-                t = t[: n_chars - size]
-                f.write(t)
-                size += len(t)
-                if size >= n_chars:
-                    break
-            if size == before:
-                raise FileNotFoundError("no text files found for the benchmark corpus")
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.writelines(_pieces(n_chars, kind))
     return path

@@ -57,7 +57,8 @@ def loads(text: str, source: str = "<string>"):
     if magic != MAGIC:
         raise TokenizerFileError(f"{source} is not a qstar tokenizer file (first line should be '{MAGIC} {VERSION}')")
     if version != str(VERSION):
-        raise TokenizerFileError(f"{source} is a version {version!r} tokenizer file; this qstar reads version {VERSION}")
+        raise TokenizerFileError(f"{source} is a version {version!r} tokenizer file; "
+                                 f"this qstar reads version {VERSION}")
     pos = 1
     try:
         pattern = json.loads(field("pattern"))

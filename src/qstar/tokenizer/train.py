@@ -19,6 +19,8 @@ How it is fast:
 from __future__ import annotations
 
 import heapq
+import itertools
+import multiprocessing as mp
 import os
 from collections import Counter
 from typing import Iterable, Iterator
@@ -70,7 +72,8 @@ def _count_block(args: tuple[str, str]) -> Counter:
     return Counter(compile_pattern(pattern).findall(block))
 
 
-def count_chunks(texts: Iterable[str], pattern: str, workers: int | None = None) -> dict[str, int]:
+def count_chunks(texts: Iterable[str], pattern: str, workers: int | None = None, progress: bool = False
+                 ) -> dict[str, int]:
     """Distinct chunks of the text and how often each occurs, in order of first occurrence."""
     if isinstance(texts, str):
         texts = [texts]
@@ -78,19 +81,18 @@ def count_chunks(texts: Iterable[str], pattern: str, workers: int | None = None)
     blocks = iter_blocks(texts)
     first = list(_take(blocks, PARALLEL_MIN_CHARS // BLOCK_CHARS))
     counts: Counter = Counter()
-    if workers <= 1 or len(first) < PARALLEL_MIN_CHARS // BLOCK_CHARS:
-        for block in first:
-            counts.update(_count_block((block, pattern)))
-        for block in blocks:
-            counts.update(_count_block((block, pattern)))
-        return counts
-    import itertools
-    import multiprocessing as mp
-    ctx = mp.get_context("spawn")  # fork is unsafe once torch/tiktoken threads exist in this process
-    with ctx.Pool(workers) as pool:
-        jobs = ((b, pattern) for b in itertools.chain(first, blocks))
-        for part in pool.imap(_count_block, jobs, chunksize=1):  # imap keeps block order: first occurrence kept
-            counts.update(part)
+    with progress_bar("regex pass", None, unit="MB", enabled=progress) as advance:
+        if workers <= 1 or len(first) < PARALLEL_MIN_CHARS // BLOCK_CHARS:
+            for block in itertools.chain(first, blocks):
+                counts.update(_count_block((block, pattern)))
+                advance(len(block) / 1e6)
+            return counts
+        ctx = mp.get_context("spawn")  # fork is unsafe once torch/tiktoken threads exist in this process
+        with ctx.Pool(workers) as pool:
+            jobs = ((b, pattern) for b in itertools.chain(first, blocks))
+            for part in pool.imap(_count_block, jobs, chunksize=1):  # imap keeps block order: first occurrence
+                counts.update(part)
+                advance(sum(len(c) * n for c, n in part.items()) / 1e6)
     return counts
 
 
