@@ -130,3 +130,9 @@ def test_train_on_a_file_object(tmp_path):
     with open(path, encoding="utf-8") as f:
         streamed = BPETokenizer.train(f, 400)
     assert streamed == BPETokenizer.train(path.read_text(), 400)
+
+
+def test_pattern_tiktoken_rejects_falls_back_to_reference():
+    tok = BPETokenizer.train("aaa bbb aaa", 258, pattern=r"(?V1)[\p{L}--[b]]+|\s+|.")  # set difference: regex only
+    assert tok._tiktoken() is None
+    assert tok.encode("aaab a") == tok.encode_reference("aaab a") and tok.decode(tok.encode("aaab a")) == "aaab a"

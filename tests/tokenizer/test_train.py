@@ -88,3 +88,9 @@ def test_bad_vocab_size(vocab_size, match):
 def test_bad_pattern():
     with pytest.raises(TokenizerError, match="does not compile"):
         BPETokenizer.train("hello", 260, pattern="(unclosed")
+
+
+def test_blocks_cut_between_pieces_and_never_inside_a_line():
+    assert list(iter_blocks(["ab\n", "cd\n", "ef"], block_chars=2)) == ["ab\n", "cd\n", "ef"]
+    assert list(iter_blocks(["ab ", "cd ", "ef"], block_chars=2)) == ["ab cd ef"]  # no line start: one block
+    assert list(iter_blocks(["ab\n", " cd\nx", "y"], block_chars=2)) == ["ab\n cd\n", "xy"]

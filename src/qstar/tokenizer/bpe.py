@@ -194,12 +194,17 @@ class BPETokenizer:
 
     @functools.cached_property
     def _tiktoken_encoding(self):
+        """tiktoken's Encoding of this tokenizer, or None (then the reference encodes): tiktoken not installed,
+        a custom pattern that tiktoken's regex engine rejects, or two tokens with the same bytes."""
         try:
             import tiktoken  # noqa: F401
         except ImportError:
             return None
         from qstar.tokenizer.export import to_tiktoken
-        return to_tiktoken(self)
+        try:
+            return to_tiktoken(self)
+        except (ValueError, TokenizerError):
+            return None
 
     def _tiktoken(self):
         return self._tiktoken_encoding

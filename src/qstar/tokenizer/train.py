@@ -42,18 +42,20 @@ def iter_blocks(texts: Iterable[str], block_chars: int = BLOCK_CHARS) -> Iterato
     buf: list[str] = []
     size = 0
     for piece in texts:
+        if not piece:
+            continue
         buf.append(piece)
         size += len(piece)
         if size < block_chars:
             continue
-        joined = "".join(buf)
-        cut = _last_cut(joined)
-        if cut <= 0:
-            buf, size = [joined], len(joined)
+        prev = buf[-2][-1] if len(buf) >= 2 else ""  # one character of context before the newest piece
+        k = _last_cut(prev + piece) - len(prev)  # only the newest piece is searched: linear in the input
+        if k < 0 or (k == 0 and not prev):
             continue
-        yield joined[:cut]
-        buf, size = [joined[cut:]], len(joined) - cut
-    if size:
+        yield "".join(buf[:-1]) + piece[:k]
+        buf = [piece[k:]] if k < len(piece) else []
+        size = len(piece) - k
+    if buf:
         yield "".join(buf)
 
 
