@@ -52,6 +52,8 @@ def _make_train(name: str):
               stop_at_goal: bool = typer.Option(True, help="Stop early once the ground-truth goal is reached."),
               executor: str = typer.Option("local", help="Where self-play runs: local or ray."),
               workers: int = typer.Option(2, help="Ray actors (with --executor ray)."),
+              address: Optional[str] = typer.Option(None, help="Ray cluster to join (with --executor ray), e.g. auto "
+                                                           "after `ray start --head`; default: a local Ray."),
               json_out: bool = typer.Option(False, "--json", help=JSON_HELP)):
         from qstar.games.registry import get_game, training_spec, with_overrides
         from qstar.learn.loop import run_loop
@@ -63,9 +65,12 @@ def _make_train(name: str):
         run_dir = run_dir or Path("runs") / name
         ex = None
         if executor == "ray":
+            import functools
+
             from qstar.learn.executor import SelfPlayWorker
             from qstar.learn.ray_executor import RayExecutor
-            ex = RayExecutor(lambda: SelfPlayWorker(spec.game, spec.net, cfg.selfplay), workers)
+            make_worker = functools.partial(SelfPlayWorker, spec.game, spec.net, cfg.selfplay)  # all an actor needs
+            ex = RayExecutor(make_worker, workers, address)
         elif executor != "local":
             raise ConfigError(f"unknown executor {executor!r}; allowed: local, ray")
         console.print(f"[bold]training {name}[/] into {run_dir} "

@@ -1,4 +1,4 @@
-"""Self-play on Ray actors: the same ``SelfPlayWorker`` as the local executor, one per actor, on one machine or a cluster.
+"""Self-play on Ray actors: the same ``SelfPlayWorker`` as the local executor, one per actor, on a machine or a cluster.
 
 Per ``self_play`` call the learner puts the weights in the object store once (one reference shared by every
 actor), splits the games into chunks with seeds drawn from the call's seed, gives each idle actor a chunk and
