@@ -77,7 +77,7 @@ def test_play_rejects_illegal_moves_and_keeps_going(tmp_path):
     model = save_model(tmp_path / "t.safetensors", net, "tictactoe")
     moves = "5\n5\nbanana\n1\n9\n3\n7\n4\n6\n2\n8\n"
     p = subprocess.run([sys.executable, "-m", "qstar.cli", "play", "tictactoe", "--model", str(model), "--sims", "8"],
-                       input=moves, capture_output=True, text=True, timeout=120)
+                       input=moves, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr
     assert "'5' is not a legal move" in p.stdout and "'banana' is not a legal move" in p.stdout
     assert "engine plays" in p.stdout and "Traceback" not in p.stderr

@@ -98,7 +98,7 @@ run_loop(spec(), tiny(int(sys.argv[2])), sys.argv[1], resume=sys.argv[3] == '1',
 """)
     run = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, str(script), str(run), "50", "0"])
-    deadline = time.time() + 120
+    deadline = time.time() + 600
     while time.time() < deadline:
         if (run / "state.json").exists() and json.loads((run / "state.json").read_text())["iteration"] >= 2:
             break
@@ -107,7 +107,7 @@ run_loop(spec(), tiny(int(sys.argv[2])), sys.argv[1], resume=sys.argv[3] == '1',
     proc.wait()
     done = json.loads((run / "state.json").read_text())["iteration"]
     assert done >= 2
-    subprocess.run([sys.executable, str(script), str(run), str(done + 2), "1"], check=True, timeout=120)
+    subprocess.run([sys.executable, str(script), str(run), str(done + 2), "1"], check=True, timeout=600)
     state = json.loads((run / "state.json").read_text())
     assert state["iteration"] == done + 2
     lines = (run / "metrics.jsonl").read_text().splitlines()

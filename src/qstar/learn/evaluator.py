@@ -16,6 +16,8 @@ from qstar.core.game import Game
 class NetworkEvaluator:
     """Priors (softmax over legal moves) and values for a batch of states, in one forward pass.
 
+    The network is snapshotted at construction and by ``refresh()`` (with BatchNorm folded into the
+    convolutions where the network supports it); call ``refresh()`` after changing its weights.
     Counts positions, calls and seconds spent inside the network, for the benchmarks.
     """
 
@@ -27,8 +29,13 @@ class NetworkEvaluator:
         self.calls = 0
         self.positions = 0
         self.cache_hits = 0
+        self.refresh()
 
-    def clear_cache(self) -> None:
+    def refresh(self) -> None:
+        """Take the network's current weights and forget cached results."""
+        self.net.eval()
+        fuse = getattr(self.net, "fused_for_inference", None)
+        self.infer = fuse() if fuse else self.net
         self.cache.clear()
 
     @torch.inference_mode()
@@ -37,8 +44,7 @@ class NetworkEvaluator:
         x = torch.from_numpy(self.game.encode(states))
         masks = np.stack([self.game.legal_mask(s) for s in states])
         t0 = time.perf_counter()
-        self.net.eval()
-        logits, values = self.net(x)
+        logits, values = self.infer(x)
         logits = logits.masked_fill(~torch.from_numpy(masks), float("-inf"))
         priors = torch.softmax(logits, dim=1).nan_to_num_(0.0).numpy()
         self.net_seconds += time.perf_counter() - t0

@@ -34,8 +34,7 @@ class SelfPlayWorker:
 
     def set_weights(self, weights: dict[str, torch.Tensor]) -> None:
         self.net.load_state_dict(weights)
-        self.net.eval()
-        self.evaluator.clear_cache()
+        self.evaluator.refresh()
 
     def play(self, n_games: int, seed: int, progress: Callable = lambda n=1, **kw: None) -> list[GameRecord]:
         return play_games(self.game, self.evaluator, self.config, n_games, np.random.default_rng(seed), progress)

@@ -165,10 +165,11 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
                     m[f"vs_{name}"] = play_match(game, new_player, make(), cfg.eval_games, rng).as_dict()
                 if cfg.gating and vs_prev.score < cfg.gating_threshold:
                     net.load_state_dict(weights)
+                    ev_new.refresh()  # the ground truth below measures the net that is kept
                     m["gated"] = True
                     m["elo"] = loop_state["elo"]
             if spec.ground_truth:
-                m.update(spec.ground_truth(NetworkEvaluator(game, net), eval_mcts))
+                m.update(spec.ground_truth(ev_new, eval_mcts))
             t_eval = time.perf_counter() - t2
             m.update({"seconds_selfplay": round(t_play, 2), "seconds_train": round(t_train, 2),
                       "seconds_eval": round(t_eval, 2), "positions_per_second": round(positions / max(t_play, 1e-9), 1)})
