@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from qstar.core.errors import IllegalMove
+from qstar.games.numbered import parse_numbered_move
 
 ROWS, COLS = 6, 7
 H1 = ROWS + 1
@@ -108,12 +109,8 @@ class Connect4:
     def action_to_string(self, s: C4State, action: int) -> str:
         return str(int(action) + 1)
 
-    def string_to_action(self, s: C4State, text: str) -> int:
-        legal = [str(a + 1) for a in np.flatnonzero(self.legal_mask(s))]
-        t = text.strip()
-        if t not in legal:
-            raise IllegalMove(f"'{t}' is not a legal move; type a column number, one of: {' '.join(legal)}")
-        return int(t) - 1
+    def string_to_action(self, s, text: str) -> int:
+        return parse_numbered_move(self, s, text, "column number")
 
     def from_moves(self, moves: str) -> C4State:
         """The position after a move string like '4453' (columns 1..7, first player first)."""

@@ -8,6 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from qstar.core.errors import IllegalMove
+from qstar.games.numbered import parse_numbered_move
 
 LINES = [0b000000111, 0b000111000, 0b111000000, 0b001001001, 0b010010010, 0b100100100, 0b100010001, 0b001010100]
 FULL = 0b111111111
@@ -86,9 +87,5 @@ class TicTacToe:
     def action_to_string(self, s: TTTState, action: int) -> str:
         return str(int(action) + 1)
 
-    def string_to_action(self, s: TTTState, text: str) -> int:
-        legal = [str(a + 1) for a in np.flatnonzero(self.legal_mask(s))]
-        t = text.strip()
-        if t not in legal:
-            raise IllegalMove(f"'{t}' is not a legal move; type a free cell number, one of: {' '.join(legal)}")
-        return int(t) - 1
+    def string_to_action(self, s, text: str) -> int:
+        return parse_numbered_move(self, s, text, "free cell number")
