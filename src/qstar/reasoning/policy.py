@@ -2,8 +2,9 @@
 
 ``LMPolicy.new`` builds a tiny GPT-2 from scratch on qstar's own BPE tokenizer; ``LMPolicy.load``
 reads any local model folder (``save_pretrained`` layout: config, safetensors weights, tokenizer),
-so the same code runs a pretrained model on a machine that has one. Sampling goes through
-``model.generate`` (KV cache, temperature, n continuations per prompt).
+so the same code runs a pretrained model on a machine that has one. Sampling uses the
+model's KV cache (any ``transformers`` causal LM that takes ``past_key_values`` and ``position_ids``),
+with temperature and n continuations per prompt sharing one read of the prompt.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ class LMPolicy:
     # ----- sampling ------------------------------------------------------------------------------
     def generate(self, prompts: Sequence[str], n: int, temperature: float, stop: Stop,
                  seed: int) -> list[list[Completion]]:
+        """Sample with the model's KV cache. Each prompt is read once and its cache shared by its ``n``
+        samples (``model.generate`` would read ``n`` copies: most of the cost, for step-sized outputs)."""
         import torch
 
         check(n >= 1, f"n must be >= 1, got {n}")
@@ -89,29 +92,56 @@ class LMPolicy:
         tok.padding_side = "left"
         enc = tok(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False)
         greedy = temperature <= 0
+        per = 1 if greedy else n
         stops = [tok.eos_token_id] + ([self.newline] if stop in ("line", "action") else [])
         if stop == "action":
             stops.append(self.equals)
         max_new = self.cfg.max_solution_tokens if stop == "end" else self.cfg.max_step_tokens
-        room = self.model.config.max_position_embeddings - enc["input_ids"].shape[1]
-        max_new = max(1, min(max_new, room))
-        with torch.random.fork_rng(devices=[]), torch.inference_mode():
-            torch.manual_seed(seed)
-            out = self.model.generate(
-                **enc, do_sample=not greedy, temperature=None if greedy else temperature, top_k=None, top_p=None,
-                num_return_sequences=1 if greedy else n, max_new_tokens=max_new, eos_token_id=stops,
-                pad_token_id=tok.pad_token_id, output_scores=True, return_dict_in_generate=True)
-            logp = self.model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
-        new = out.sequences[:, enc["input_ids"].shape[1]:].tolist()
-        logp = logp.tolist()
+        max_new = max(1, min(max_new, self.model.config.max_position_embeddings - enc["input_ids"].shape[1]))
+        gen = torch.Generator().manual_seed(seed)
+        stop_t = torch.tensor(stops)
+        with torch.inference_mode():
+            mask = enc["attention_mask"]
+            pos = (mask.cumsum(-1) - 1).clamp(min=0)
+            out = self.model(input_ids=enc["input_ids"], attention_mask=mask, position_ids=pos, use_cache=True)
+            cache = out.past_key_values
+            logits = out.logits[:, -1].float()  # [B, V]
+            if per > 1:
+                cache.batch_repeat_interleave(per)
+                logits = logits.repeat_interleave(per, 0)
+                mask = mask.repeat_interleave(per, 0)
+                pos = pos.repeat_interleave(per, 0)
+            rows = logits.shape[0]
+            last_pos = pos[:, -1]
+            done = torch.zeros(rows, dtype=torch.bool)
+            ids, logps = [], []
+            for t in range(max_new):
+                if greedy:
+                    logp = torch.log_softmax(logits, -1)
+                    nxt = logits.argmax(-1)
+                else:
+                    logp = torch.log_softmax(logits / temperature, -1)
+                    nxt = torch.multinomial(logp.exp(), 1, generator=gen).squeeze(-1)
+                nxt = torch.where(done, torch.full_like(nxt, tok.pad_token_id), nxt)
+                ids.append(nxt)
+                logps.append(torch.where(done, torch.zeros(rows), logp.gather(-1, nxt[:, None]).squeeze(-1)))
+                done = done | torch.isin(nxt, stop_t)
+                if bool(done.all()) or t == max_new - 1:
+                    break
+                mask = torch.cat([mask, torch.ones(rows, 1, dtype=mask.dtype)], 1)
+                last_pos = last_pos + 1
+                out = self.model(input_ids=nxt[:, None], attention_mask=mask, position_ids=last_pos[:, None],
+                                 past_key_values=cache, use_cache=True)
+                cache, logits = out.past_key_values, out.logits[:, -1].float()
+        new = torch.stack(ids, 1).tolist()
+        lps = torch.stack(logps, 1).tolist()
         comps = []
-        for ids, lps in zip(new, logp):
-            k = next((j for j, t in enumerate(ids) if t in stops), None)
-            used = ids if k is None else ids[: k + 1]
+        for row, lp in zip(new, lps):
+            k = next((j for j, t in enumerate(row) if t in stops), None)
+            used = row if k is None else row[: k + 1]
             text = tok.decode([t for t in used if t not in stops])
-            comps.append(Completion(text, float(sum(lps[: len(used)])), len(used)))
-        per = 1 if greedy else n
-        return [[comps[i * per + (j if not greedy else 0)] for j in range(n)] for i in range(len(prompts))]
+            comps.append(Completion(text, float(sum(lp[: len(used)])), len(used)))
+        return [[comps[i * per + (j % per)] for j in range(n)] for i in range(len(prompts))]
 
     # ----- training ------------------------------------------------------------------------------
     def finetune(self, prompts: Sequence[str], completions: Sequence, cfg: TrainConfig,
