@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 # torch==2.13.0 is a CPU build on a CPU-only machine; a GPU user installs their CUDA build of torch first.
 .venv/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0 -e '.[test,lm,ray,bench]'
 bash scripts/install_gnugo.sh
-exec .venv/bin/python -m pytest -q -n 2 --durations=15 "$@"
+exec .venv/bin/python -m pytest -q -n 2 --dist loadgroup --durations=15 "$@"

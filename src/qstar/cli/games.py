@@ -267,7 +267,7 @@ def demo(run_dir: Path = typer.Option(Path("runs/demo"), help="Where the tic-tac
         shutil.rmtree(run_dir)
     _make_train("tictactoe")(iterations=None, games=None, sims=None, parallel_games=None, train_steps=None,
                              eval_games=None, gating=False, seed=0, threads=None, run_dir=run_dir, resume=False,
-                             stop_at_goal=True, executor="local", workers=2, json_out=False)
+                             stop_at_goal=True, executor="local", workers=2, address=None, json_out=False)
     eval_tictactoe(model=run_dir, sims=25, json_out=False)
     eval_connect4(model=None, positions=None, sims=sims, limit=limit, games=0, opponents="", threads=0, seed=0,
                   json_out=False)

@@ -64,7 +64,7 @@ def write_report(run_dir: str | Path) -> Path:
     gt = sorted({k for r in rows for k in r if k.startswith(("mistake", "losses_vs", "perfect"))})
     if gt:
         _plot(plots / "ground_truth.png", "against the ground truth", xs, {k: [r.get(k) for r in rows] for k in gt},
-              "rate")
+              "mistake rate or losses (lower is better)")
         made.append("ground_truth.png")
     cfg = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").exists() else {}
     last = rows[-1]
