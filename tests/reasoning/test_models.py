@@ -87,7 +87,7 @@ def test_value_model_fit_score_save_load(data, tmp_path):
              Labeled(p, bad, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), 0.0)] * 8
     for kind in ("prm", "orm"):
         vm = ValueLM.new(tok, kind, ValueConfig(n_layer=1, n_embd=32, n_head=2), seed=0)
-        vm.fit(G, data_, TrainConfig(epochs=30, batch_size=4, lr=3e-3, warmup_steps=2))
+        vm.fit(G, data_, TrainConfig(epochs=12, batch_size=4, lr=5e-3, warmup_steps=2))
         s = vm.score([G.prompt(p)] * 2, [good, bad])
         assert [len(x) for x in s] == [3, 3] and all(0 <= v <= 1 for x in s for v in x)
         assert s[0][-1] > 0.8 and s[1][-1] < 0.2, (kind, s)

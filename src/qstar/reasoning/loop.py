@@ -61,12 +61,14 @@ class LoopConfig:
 
 
 def solver_traces(task: Task, problems: list[Problem], per_problem: int, seed: int) -> tuple[list[str], list[str]]:
-    """(prompts, completions): up to ``per_problem`` distinct solver solutions per problem, chosen at random."""
+    """(prompts, completions): up to ``per_problem`` distinct solver solutions per problem, the shortest
+    first (Countdown has solutions with idle steps), chosen at random among equally short ones."""
     rng = random.Random(seed)
     prompts, comps = [], []
     for p in problems:
         sols = task.solve(p, max_solutions=200)
         rng.shuffle(sols)
+        sols.sort(key=len)
         for s in sols[:per_problem]:
             prompts.append(task.prompt(p))
             comps.append("".join(x + "\n" for x in s))

@@ -9,6 +9,7 @@ with temperature and n continuations per prompt sharing one read of the prompt.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -100,7 +101,9 @@ class LMPolicy:
         max_new = max(1, min(max_new, self.model.config.max_position_embeddings - enc["input_ids"].shape[1]))
         gen = torch.Generator().manual_seed(seed)
         stop_t = torch.tensor(stops)
-        with torch.inference_mode():
+        with torch.inference_mode(), warnings.catch_warnings():
+            # newer transformers rename ``past_key_values``; the old name keeps older versions working
+            warnings.filterwarnings("ignore", message=".*past_key_values.*", category=FutureWarning)
             mask = enc["attention_mask"]
             pos = (mask.cumsum(-1) - 1).clamp(min=0)
             out = self.model(input_ids=enc["input_ids"], attention_mask=mask, position_ids=pos, use_cache=True)
