@@ -12,8 +12,7 @@ How it is fast:
   memory grows with the number of distinct chunks, not with the text.
 - Pair counts are weighted by chunk multiplicity; an index maps each pair to the chunks holding it, so a merge rewrites
   only those chunks and adjusts only their pairs.
-- Candidates sit in a max-heap with lazy deletion: an entry whose count is stale is re-pushed with its current count
-  when popped. Counts only ever rise for pairs holding the new token, and those are pushed at once.
+- Candidates sit in a heap with lazy deletion, keyed by (count, first occurrence); see :func:`train_merges`.
 """
 
 from __future__ import annotations
@@ -25,12 +24,15 @@ import os
 from collections import Counter
 from typing import Iterable, Iterator
 
+import regex
+
 from qstar.core.progress import progress_bar
 from qstar.tokenizer.base import TokenizerError, text_to_bytes
 from qstar.tokenizer.patterns import compile_pattern
 
 BLOCK_CHARS = 1 << 20  # regex pass granularity: one block per worker task
 PARALLEL_MIN_CHARS = 8 << 20  # below this, worker start-up costs more than it saves
+_SPACE = regex.compile(r"\s")  # what the patterns call whitespace (Python's isspace differs on a few characters)
 
 
 def iter_blocks(texts: Iterable[str], block_chars: int = BLOCK_CHARS) -> Iterator[str]:
@@ -63,7 +65,7 @@ def _last_cut(text: str) -> int:
     """Index of the last position p with text[p-1] == '\\n' and text[p] not whitespace; -1 if none."""
     p = text.rfind("\n")
     while p >= 0:
-        if p + 1 < len(text) and not text[p + 1].isspace():
+        if p + 1 < len(text) and not text[p + 1].isspace() and not _SPACE.match(text[p + 1]):
             return p + 1
         p = text.rfind("\n", 0, p)
     return -1
