@@ -26,19 +26,14 @@ def _task(name: str):
     raise QstarError(f"unknown task {name!r}; use one of {', '.join(TASKS)}")
 
 
-def _quiet_transformers() -> None:
-    from transformers.utils import logging
-    logging.set_verbosity_error()
-    logging.disable_progress_bar()
-
-
 def shipped_models(task_name: str) -> Path:
     from importlib import resources
     return Path(str(resources.files("qstar"))) / "models" / task_name
 
 
 def _load_models(task_name: str, models: Optional[Path]):
-    _quiet_transformers()
+    from qstar.reasoning.lm import quiet_transformers
+    quiet_transformers()
     import torch
     torch.set_num_threads(1)
     from qstar.reasoning.policy import LMPolicy
@@ -59,7 +54,6 @@ def _load_models(task_name: str, models: Optional[Path]):
 
 
 def _train(task_name: str, run: Path, rounds: int, resume: bool, seed: int, quick: bool) -> None:
-    _quiet_transformers()
     from qstar.reasoning.loop import LoopConfig, run_loop
 
     cfg = LoopConfig(rounds=rounds, seed=seed)

@@ -22,6 +22,13 @@ PAD = "<|pad|>"
 STEP_PATTERN = r"\n| ?\d+(?:/\d+)?| ?[a-z]+| ?[^\s\da-z]+|[^\S\n]+"
 
 
+def quiet_transformers() -> None:
+    """No per-save progress bars or config chatter from ``transformers`` in our logs."""
+    from transformers.utils import logging
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+
+
 def train_step_tokenizer(texts: Sequence[str], vocab_size: int = 320):
     """qstar's byte-level BPE trained on step text, wrapped as a ``transformers`` fast tokenizer."""
     from qstar.tokenizer import BPETokenizer

@@ -50,6 +50,7 @@ class LoopConfig:
     eval_problems: int = 100  # test problems evaluated after each round
     eval_beam: bool = True  # also evaluate ToT beam b=5 each round (greedy always)
     threads: int = 1
+    train_problems: int | None = None  # use only the first N training problems (smoke tests)
     calculator: bool = True  # the policy writes operations, the rules write results (see calculator.py)
     task_options: dict = field(default_factory=dict)
 
@@ -122,21 +123,24 @@ def _label_and_fit(task, problems, policy, prm, orm, cfg: LoopConfig, seed: int,
 def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = False,
              log: Callable[[str], None] = print) -> list[dict]:
     """Run (or continue) the loop in ``run_dir``. Returns the metrics lines."""
-    from qstar.reasoning.lm import train_step_tokenizer
+    from qstar.reasoning.lm import quiet_transformers, train_step_tokenizer
     from qstar.reasoning.policy import LMPolicy, PolicyConfig
     from qstar.reasoning.reward import ValueConfig, ValueLM
     from qstar.reasoning.strategies import beam
 
+    quiet_transformers()
     run = Path(run_dir)
     if run.exists() and any(run.iterdir()) and not resume:
         raise ConfigError(f"run folder {run} is not empty; pass --resume to continue it or choose another folder")
     if resume and (run / "config.json").exists():
         saved = json.loads((run / "config.json").read_text())
+        saved["rounds"] = cfg.rounds  # a resumed run may be extended by more rounds
         if saved != json.loads(json.dumps(asdict(cfg))):
-            log(f"note: resuming with the config saved in {run}/config.json")
+            log(f"note: resuming with the config saved in {run}/config.json (rounds = {cfg.rounds})")
         cfg = LoopConfig(**saved)
     atomic_write_json(run / "config.json", asdict(cfg))
-    train, test = task.problems("train", seed=cfg.seed), task.problems("test", seed=cfg.seed)[: cfg.eval_problems]
+    train = task.problems("train", seed=cfg.seed)[: cfg.train_problems]
+    test = task.problems("test", seed=cfg.seed)[: cfg.eval_problems]
     check(not {p.numbers for p in train} & {p.numbers for p in test} or task.name != "game24",
           "training problems overlap the test split")
     rng = random.Random(cfg.seed)
