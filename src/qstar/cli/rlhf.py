@@ -46,7 +46,7 @@ def game24(out: Path = typer.Option(..., "--out", help="Run folder (created; mus
            steps: int = typer.Option(150, help="GRPO steps for each run (proxy and verifier)."),
            prompts_per_step: int = typer.Option(16, help="Puzzles per GRPO step."),
            group: int = typer.Option(8, help="Samples per puzzle (GRPO group)."),
-           lr: float = typer.Option(0.005, help="Adam learning rate of the policy."),
+           lr: float = typer.Option(0.01, help="Adam learning rate of the policy."),
            kl_coef: float = typer.Option(0.0, help="KL penalty against the initial policy (0: none)."),
            bon_max: int = typer.Option(1024, help="Largest N of best-of-N (a power of two up to 1024)."),
            rounds: int = typer.Option(0, help="Iterated-RLHF rounds after the first proxy run."),
@@ -97,7 +97,7 @@ def report(run: Path = typer.Argument(..., help="A run folder written by `qstar 
 @rlhf_app.command("optimize")
 def optimize(reward: str = typer.Option(..., help="'verifier' (ground truth) or 'model:PATH' (a reward model folder)."),
              out: Path = typer.Option(..., "--out", help="Folder for metrics.jsonl and examples.jsonl."),
-             steps: int = typer.Option(100), lr: float = typer.Option(0.005), kl_coef: float = typer.Option(0.0),
+             steps: int = typer.Option(100), lr: float = typer.Option(0.01), kl_coef: float = typer.Option(0.0),
              prompts: int = typer.Option(64, help="Training puzzles to optimize on."),
              seed: int = typer.Option(0), json_out: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """GRPO on Game of 24 against one reward source; logs gold (verifier) and the source's reward per step."""

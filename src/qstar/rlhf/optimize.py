@@ -83,7 +83,7 @@ class GRPOConfig:
     steps: int = 150
     prompts_per_step: int = 16
     group: int = 8  # samples per prompt
-    lr: float = 0.005
+    lr: float = 0.01
     kl_coef: float = 0.0  # KL penalty against the initial policy (0: none)
     seed: int = 0
     examples_every: int = 5  # record example completions every this many steps

@@ -52,7 +52,7 @@ def analyse(run: Path) -> dict:
         d, gold, proxy = _series(rows, "sqrt_kl"), _series(rows, "gold"), _series(rows, "proxy")
         g_s, p_s = smooth(gold, WINDOW), smooth(proxy, WINDOW)
         peak = peak_step(gold, WINDOW)
-        rec = {"steps": len(rows) - 1, "seconds": rows[-1]["seconds"],
+        rec = {"steps": len(rows) - 1, "seconds": rows[-1]["seconds"], "cpu_seconds": rows[-1].get("cpu_seconds"),
                "gold_start": round(float(g_s[0]), 4), "gold_peak_step": peak,
                "gold_peak": round(float(smooth(gold, WINDOW)[min(peak + WINDOW // 2, len(gold) - 1)]), 4),
                "gold_final": round(float(np.mean(gold[-WINDOW:])), 4),
@@ -69,8 +69,9 @@ def analyse(run: Path) -> dict:
                                for k, v in fired.items()}
         rec["examples"] = _examples(run, name, peak)
         out["rl"][name] = rec
-    if (run / "test_gold.json").exists():
-        out["test_gold"] = json.loads((run / "test_gold.json").read_text())
+    for name in ("test_gold", "timing"):
+        if (run / f"{name}.json").exists():
+            out[name] = json.loads((run / f"{name}.json").read_text())
     return out
 
 
@@ -159,7 +160,9 @@ def write_report(run: Path) -> dict:
 def markdown(s: dict) -> str:
     rm = s["reward_models"]
     lines = ["# RLHF over-optimization on Game of 24", "",
-             f"Run folder `{s['run']}`. Plots: `reward_vs_sqrt_kl.png`, `reward_vs_steps.png`.", "",
+             f"Run folder `{s['run']}`. Plots: `reward_vs_sqrt_kl.png`, `reward_vs_steps.png`."
+             + (f" Whole run: {s['timing']['wall_seconds']:.0f} s wall, {s['timing']['cpu_seconds']:.0f} s CPU (one thread)."
+                if "timing" in s else ""), "",
              "## Reward models (Bradley–Terry on vibe-labelled comparisons)", "",
              "| model | train pairs | held-out acc vs vibe labels | held-out acc vs gold labels |", "|---|---|---|---|"]
     for k in ("rm1", "rm2"):
@@ -178,10 +181,10 @@ def markdown(s: dict) -> str:
         lines.append(f"- select by {k}: α = {f['alpha']:.3f}, β = {f['beta']:.3f}, R² = {f['r2']:.3f}, "
                      f"peak d* = {f['peak_d']}, predicted peak gain {f['peak_gain']}; best measured N = {v['best_n_gold']} (gold {v['best_gold']:.3f})")
     lines += ["", "## GRPO", "",
-              "| run | steps | seconds | gold start | gold peak (step) | gold final | proxy start → final | sqrt(KL) at peak / final | lies final |",
+              "| run | steps | wall s / CPU s | gold start | gold peak (step) | gold final | proxy start → final | sqrt(KL) at peak / final | lies final |",
               "|---|---|---|---|---|---|---|---|---|"]
     for k, r in s["rl"].items():
-        lines.append(f"| {k} | {r['steps']} | {r['seconds']:.0f} | {r['gold_start']:.3f} | {r['gold_peak']:.3f} ({r['gold_peak_step']}) "
+        lines.append(f"| {k} | {r['steps']} | {r['seconds']:.0f} / {r['cpu_seconds'] or float('nan'):.0f} | {r['gold_start']:.3f} | {r['gold_peak']:.3f} ({r['gold_peak_step']}) "
                      f"| {r['gold_final']:.3f} | {r['proxy_start']:.2f} → {r['proxy_final']:.2f} "
                      f"| {r['sqrt_kl_at_gold_peak']:.2f} / {r['sqrt_kl_final']:.2f} | {r['lies_final']:.3f} |")
     lines += ["", "Fits of gold gain `d(α − β log d)`:", ""]
