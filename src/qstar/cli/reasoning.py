@@ -60,7 +60,8 @@ def _train(task_name: str, run: Path, rounds: int, resume: bool, seed: int, quic
     if quick:  # a smoke run: minutes, not an hour; the figures mean little
         cfg = LoopConfig(rounds=rounds, seed=seed, traces_per_problem=1, sft_epochs=0.3, search_problems=16,
                          label_problems=16, finetune_epochs=0.3, value_epochs=0.3, eval_problems=10,
-                         eval_beam=False, policy_width=32, policy_layers=1, value_width=32, value_layers=1)
+                         eval_beam=False, policy_width=32, policy_layers=1, value_width=32, value_layers=1,
+                         train_problems=60)
     metrics = run_loop(_task(task_name), run, cfg, resume=resume, log=lambda s: typer.echo(s, err=True))
     typer.echo(f"{run}: {len(metrics)} rounds; summary in {run / 'summary.md'}")
 
