@@ -76,13 +76,15 @@ def analyse(run: Path) -> dict:
 
 
 def _examples(run: Path, name: str, peak: int) -> dict:
-    """Completions recorded near the gold peak and at the end; after the peak, the high-proxy failures."""
+    """Completions recorded near the gold peak (correct ones first) and, from the last 20 steps, the
+    failures the proxy scores highest (the hacks)."""
     ex = read_jsonl(run / f"examples_{name}.jsonl")
     if not ex:
         return {}
     last = max(e["step"] for e in ex)
     near = min({e["step"] for e in ex}, key=lambda s: abs(s - peak))
-    at_peak = [e for e in ex if e["step"] == near][:3]
+    here = [e for e in ex if e["step"] == near]
+    at_peak = ([e for e in here if e.get("gold") == 1][:2] + [e for e in here if e.get("gold") != 1])[:3]
     late = sorted([e for e in ex if e["step"] >= last - 20 and e.get("gold", 1) == 0],
                   key=lambda e: -e.get("proxy", 0))[:3]
     return {"at_peak": at_peak, "hacks_after": late}
