@@ -32,6 +32,18 @@ def _headline(s: dict) -> dict:
             "test_gold": s.get("test_gold")}
 
 
+def _report(run: Path, json_out: bool) -> None:
+    """Write the run's report, then print its table or (with --json) one JSON line."""
+    from qstar.cli.output import emit_json
+    from qstar.rlhf.report import write_report
+
+    s = write_report(run)
+    if json_out:
+        emit_json(_headline(s))
+    else:
+        _print(s)
+
+
 def _print(s: dict) -> None:
     from qstar.cli.output import print_table
     rows = [[k, r["steps"], r["gold_start"], f"{r['gold_peak']:.3f} @ {r['gold_peak_step']}", r["gold_final"],
@@ -59,11 +71,9 @@ def game24(out: Path = typer.Option(..., "--out", help="Run folder (created; mus
            threads: int = typer.Option(1, help="torch CPU threads."),
            json_out: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Labelers -> two reward models -> best-of-N and GRPO against the proxy and the verifier -> report."""
-    from qstar.cli.output import emit_json
     from qstar.rlhf.experiment import ExperimentConfig, run_experiment
     from qstar.rlhf.labelers import Vibe
     from qstar.rlhf.optimize import GRPOConfig
-    from qstar.rlhf.report import write_report
 
     cfg = ExperimentConfig(bon_max=bon_max, rounds=rounds, rl_prompts=rl_prompts, comparison_prompts=comparison_prompts,
                            bon_prompts=bon_prompts, test_samples=test_samples, seed=seed, threads=threads,
@@ -71,27 +81,16 @@ def game24(out: Path = typer.Option(..., "--out", help="Run folder (created; mus
                            grpo=GRPOConfig(steps=steps, prompts_per_step=prompts_per_step, group=group, lr=lr,
                                            kl_coef=kl_coef, seed=seed))
     run_experiment(out, cfg, log=(lambda m: None) if json_out else print)
-    s = write_report(out)
-    if json_out:
-        emit_json(_headline(s))
-    else:
-        _print(s)
+    _report(out, json_out)
 
 
 @rlhf_app.command("report")
 def report(run: Path = typer.Argument(..., help="A run folder written by `qstar rlhf game24`."),
            json_out: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Recompute fits, detector, plots and summary.md of a run folder."""
-    from qstar.cli.output import emit_json
-    from qstar.rlhf.report import write_report
-
     if not run.is_dir():
         raise QstarError(f"{run} is not a folder; pass a run folder written by `qstar rlhf game24`")
-    s = write_report(run)
-    if json_out:
-        emit_json(_headline(s))
-    else:
-        _print(s)
+    _report(run, json_out)
 
 
 @rlhf_app.command("optimize")
