@@ -18,7 +18,7 @@ import copy
 import math
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -41,11 +41,13 @@ def bon_weights(m: int, n: int) -> np.ndarray:
     i = np.arange(1, m + 1)
     lw = np.full(m, -np.inf)
     ok = i >= n
-    from math import lgamma
-    lc = lambda a, b: lgamma(a + 1) - lgamma(b + 1) - lgamma(a - b + 1)  # noqa: E731
-    lw[ok] = [lc(k - 1, n - 1) - lc(m, n) for k in i[ok]]
+    lw[ok] = [_log_choose(k - 1, n - 1) - _log_choose(m, n) for k in i[ok]]
     w = np.exp(lw)
     return w / w.sum()
+
+
+def _log_choose(a: int, b: int) -> float:
+    return math.lgamma(a + 1) - math.lgamma(b + 1) - math.lgamma(a - b + 1)
 
 
 def best_of_n(select: np.ndarray, values: dict[str, np.ndarray], ns: Sequence[int], seed: int = 0) -> list[dict]:
@@ -157,7 +159,3 @@ def grpo(net: P.StepNet, problems: Sequence[Problem], reward: RewardFn, monitors
         loss.backward()
         opt.step()
     return net
-
-
-def config_dict(cfg) -> dict:
-    return asdict(cfg)
