@@ -1,0 +1,36 @@
+"""The reasoning commands, run through the real entry point with the shipped models."""
+
+import json
+
+import pytest
+
+pytest.importorskip("transformers")
+
+from qstar.cli.main import main  # noqa: E402
+from qstar.cli.reasoning import shipped_models  # noqa: E402
+
+needs_models = pytest.mark.skipif(not (shipped_models("game24") / "policy").exists(), reason="no shipped models")
+
+
+@needs_models
+def test_solve_prints_search_and_a_verified_answer_as_json(capsys):
+    assert main(["solve", "game24", "4 5 6 10", "--method", "beam", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["numbers"] == [4, 5, 6, 10] and out["usage"]["policy_calls"] >= 1
+    assert out["correct"] == (out["reason"] == "correct")
+
+
+@needs_models
+def test_eval_on_a_puzzle_file_json(tmp_path, capsys):
+    f = tmp_path / "p.txt"
+    f.write_text("4 5 6 10\n# a comment\n\n1 1 4 6\n")
+    assert main(["eval", "game24", "--puzzles", str(f), "--methods", "greedy", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["problems"] == 2 and out["rows"][0]["method"] == "greedy CoT"
+
+
+def test_user_errors_are_one_line(tmp_path, capsys):
+    assert main(["solve", "game24", "4 5 six 10"]) == 2
+    assert main(["eval", "game24", "--puzzles", str(tmp_path / "missing.txt")]) == 2
+    err = capsys.readouterr().err
+    assert "expected four whole numbers" in err and "does not exist" in err and "Traceback" not in err
