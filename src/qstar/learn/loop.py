@@ -119,6 +119,8 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
         net.load_state_dict(load_model(run_dir / f"model_{it:04d}.safetensors", game.name).state_dict())
         extra = load_torch(run_dir / f"optimizer_{it:04d}.pt")
         opt.load_state_dict(extra["optimizer"])
+        for group in opt.param_groups:  # the run's config.json is the source of truth (edit it to lower lr)
+            group["lr"], group["weight_decay"] = cfg.lr, cfg.weight_decay
         torch.set_rng_state(extra["torch_rng"])
         buffer.load(run_dir / f"replay_{it:04d}.npz")
         rng.bit_generator.state = loop_state["rng"]
