@@ -38,6 +38,9 @@ def default_methods(n: int = 10) -> list[Method]:
         Method("ToT beam, b=1 (PRM)", "beam", "prm", (("width", 1), ("proposals", 8))),
         Method("ToT beam, b=5 (PRM)", "beam", "prm", (("width", 5), ("proposals", 8))),
         Method("MCTS over steps (PRM, 24 sims)", "mcts", "prm", (("simulations", 24), ("proposals", 8))),
+        # larger budgets: more proposals per state
+        Method("ToT beam b=5 16 proposals (PRM)", "beam", "prm", (("width", 5), ("proposals", 16))),
+        Method("MCTS 64 sims 16 proposals (PRM)", "mcts", "prm", (("simulations", 64), ("proposals", 16))),
     ]
 
 
