@@ -97,8 +97,8 @@ def greedy(task: Task, problems: Sequence[Problem], policy: Policy, value: Value
 
 
 def _samples(task, problems, policy, n, temperature, budget, seed):
+    """One call of ``n`` samples per problem: its cost is set by ``n``, so ``budget`` has nothing to cap."""
     usages = [Usage() for _ in problems]
-    check(budget.max_tokens is None or budget.max_tokens > 0, "max_tokens must be > 0")
     comps = call_policy(policy, [task.prompt(p) for p in problems], range(len(problems)), usages, n,
                         temperature, "end", seed)
     return usages, comps
