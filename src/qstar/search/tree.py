@@ -23,7 +23,9 @@ class Tree:
         self.W = np.zeros((capacity, A), np.float32)  # edge value sums, for the player at the node
         self.P = np.zeros((capacity, A), np.float32)  # priors
         self.legal = np.zeros((capacity, A), bool)
+        self.illegal = np.zeros((capacity, A), np.float32)  # 0 where legal, -inf where not (added to PUCT scores)
         self.children = np.full((capacity, A), -1, np.int32)
+        self.Nsum = np.zeros(capacity, np.float32)  # N[node].sum(), kept up to date
         self.value = np.zeros(capacity, np.float32)  # evaluator value (or terminal value) of the node
         self.expanded = np.zeros(capacity, bool)
         self.pending = np.zeros(capacity, bool)  # selected, waiting for the evaluator
@@ -50,12 +52,12 @@ class Tree:
 
     def _grow(self) -> None:
         cap = 2 * len(self.value)
-        for name in ("N", "W", "P", "legal", "children"):
+        for name in ("N", "W", "P", "legal", "illegal", "children"):
             old = getattr(self, name)
             new = np.full((cap, old.shape[1]), -1 if name == "children" else 0, old.dtype)
             new[: len(old)] = old
             setattr(self, name, new)
-        for name in ("value", "expanded", "pending", "terminal", "to_play"):
+        for name in ("Nsum", "value", "expanded", "pending", "terminal", "to_play"):
             old = getattr(self, name)
             new = np.zeros(cap, old.dtype)
             new[: len(old)] = old
