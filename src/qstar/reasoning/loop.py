@@ -172,13 +172,7 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
                              cfg.seed, None)
         row = {"round": 0, "policy_params": policy.num_parameters, "value_params": sum(
             p.numel() for p in prm.net.parameters()), "sft": sft, **lab}
-        row.update(_eval_round(task, test, acting, prm, cfg, cfg.seed))
-        row["seconds"] = round(time.perf_counter() - t0, 1)
-        row["cpu_seconds"] = round(time.process_time() - c0, 1)
-        _save(run, policy, prm, orm, task, cfg)
-        append_jsonl(run / "metrics.jsonl", row)
-        metrics.append(row)
-        log(_round_line(row))
+        _finish_round(row, run, task, test, acting, policy, prm, orm, cfg, t0, c0, metrics, log)
     policy, prm, orm = LMPolicy.load(run / "policy"), ValueLM.load(run / "prm"), ValueLM.load(run / "orm")
     acting = acting_policy(policy, task, cfg.calculator)
     for r in range(1, cfg.rounds + 1):
@@ -214,15 +208,21 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
         row = {"round": r, "search_problems": len(probs), "search_solved": round(len(found) / len(probs), 4),
                "beam_solved": round(n_beam / len(probs), 4), "kept_solutions": len(new_c), "replayed": k,
                "finetune": ft, **lab}
-        row.update(_eval_round(task, test, acting, prm, cfg, cfg.seed))
-        row["seconds"] = round(time.perf_counter() - t0, 1)
-        row["cpu_seconds"] = round(time.process_time() - c0, 1)
-        _save(run, policy, prm, orm, task, cfg)
-        append_jsonl(run / "metrics.jsonl", row)
-        metrics.append(row)
-        log(_round_line(row))
+        _finish_round(row, run, task, test, acting, policy, prm, orm, cfg, t0, c0, metrics, log)
     write_report(run, metrics, task.name)
     return metrics
+
+
+def _finish_round(row: dict, run: Path, task: Task, test, acting, policy, prm, orm, cfg: LoopConfig,
+                  t0: float, c0: float, metrics: list, log) -> None:
+    """Evaluate on the test split, time the round, save the models, then append its metrics line."""
+    row.update(_eval_round(task, test, acting, prm, cfg, cfg.seed))
+    row["seconds"] = round(time.perf_counter() - t0, 1)
+    row["cpu_seconds"] = round(time.process_time() - c0, 1)
+    _save(run, policy, prm, orm, task, cfg)
+    append_jsonl(run / "metrics.jsonl", row)
+    metrics.append(row)
+    log(_round_line(row))
 
 
 def _save(run: Path, policy, prm, orm, task: Task, cfg: LoopConfig) -> None:
