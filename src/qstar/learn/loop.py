@@ -146,8 +146,6 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
                 buffer.add(obs, pi, z)
                 positions += len(rec.z)
             t_play = time.perf_counter() - t0
-            prev = PolicyValueNet(spec.net)
-            prev.load_state_dict(weights)
             t1 = time.perf_counter()
             with progress_bar(f"iter {it} training", cfg.train_steps, "steps") as bar:
                 losses = train_steps(net, opt, buffer, cfg.train_steps, cfg.batch_size, rng, bar)
@@ -159,6 +157,8 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
             ev_new = NetworkEvaluator(game, net)
             if cfg.eval_games:
                 new_player = MCTSPlayer(game, ev_new, eval_mcts, "new")
+                prev = PolicyValueNet(spec.net)  # only built when it is played against
+                prev.load_state_dict(weights)
                 vs_prev = play_match(game, new_player, MCTSPlayer(game, NetworkEvaluator(game, prev), eval_mcts, "prev"),
                                      cfg.eval_games, rng)
                 m["vs_previous"] = vs_prev.as_dict()
