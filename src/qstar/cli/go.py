@@ -106,6 +106,15 @@ def train_go(size: int = typer.Option(9, help="Board size (7 for quick runs)."),
                                                                                                      "games per iteration."),
              sims: Optional[int] = typer.Option(None, help="MCTS simulations per self-play move."),
              train_steps: Optional[int] = typer.Option(None), eval_games: Optional[int] = typer.Option(None),
+             fast_sims: Optional[int] = typer.Option(None, help="Simulations of the fast (unrecorded) moves of "
+                                                                "playout cap randomization; 0 turns it off."),
+             full_prob: Optional[float] = typer.Option(None, help="Share of moves searched fully and recorded."),
+             eval_sims: Optional[int] = typer.Option(None, help="Simulations per move in the arena."),
+             blocks: Optional[int] = typer.Option(None, help="Residual blocks (give it again with --resume)."),
+             channels: Optional[int] = typer.Option(None, help="Filters per convolution (again with --resume)."),
+             max_moves: int = typer.Option(0, help="Games end and are scored after this many moves; 0 = 2 * points "
+                                                   "(again with --resume)."),
+             lr: Optional[float] = typer.Option(None, help="Learning rate."),
              threads: int = typer.Option(2, help="torch threads."),
              resume: bool = typer.Option(False, help="Continue the run in --run-dir."),
              json_: bool = typer.Option(False, "--json", help=JSON_HELP)):
@@ -114,12 +123,17 @@ def train_go(size: int = typer.Option(9, help="Board size (7 for quick runs)."),
 
     from qstar.games.go.train import go_training
     from qstar.learn.loop import run_loop
-    spec, loop = go_training(size, komi)
+    spec, loop = go_training(size, komi, blocks=blocks, channels=channels, max_moves=max_moves)
     sp = loop.selfplay
     if sims is not None:
-        sp = replace(sp, mcts=replace(sp.mcts, num_simulations=sims), fast_simulations=min(sp.fast_simulations, sims))
+        sp = replace(sp, mcts=replace(sp.mcts, num_simulations=sims))
+    if fast_sims is not None:
+        sp = replace(sp, fast_simulations=fast_sims)
+    if full_prob is not None:
+        sp = replace(sp, full_search_prob=full_prob)
+    sp = replace(sp, fast_simulations=min(sp.fast_simulations, sp.mcts.num_simulations))
     overrides = {"iterations": iterations, "games_per_iteration": games, "train_steps": train_steps,
-                 "eval_games": eval_games}
+                 "eval_games": eval_games, "eval_simulations": eval_sims, "lr": lr}
     loop = replace(loop, selfplay=sp, threads=threads, **{k: v for k, v in overrides.items() if v is not None})
     last = run_loop(spec, loop, run_dir or Path(f"runs/go{size}"), resume=resume,
                     log=lambda s: print(s, file=sys.stderr))

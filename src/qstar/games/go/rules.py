@@ -264,25 +264,33 @@ class Position:
 
     def legal_points(self) -> list[int]:
         """Every legal board point (the pass, always legal while the game runs, is not listed). Computed once per
-        position: a point with an empty neighbour needs only the superko filter; the others the full check."""
+        position. A point with an empty neighbour that captures nothing cannot be suicide and leaves the board
+        hash at ``hash ^ key``, so it needs only the superko filter; the others (the last liberty of an enemy
+        group in atari, points without an empty neighbour) get the full check, captures included."""
         if self._legal is not None:
             return self._legal
         out: list[int] = []
         if not self.is_over:
             board, nb = self.board, neighbors(self.size)
-            z, h, seen = zobrist(self.size)[self.to_play], self.hash, self._seen
+            color = self.to_play
+            z, h, seen = zobrist(self.size)[color], self.hash, self._seen
+            captures = {next(iter(g.liberties)) for g in self._groups.values()
+                        if g.color != color and len(g.liberties) == 1}
             for p, v in enumerate(board):
                 if v:
                     continue
-                for n in nb[p]:
-                    if not board[n]:
-                        hp = h ^ z[p]
-                        if not ((seen >> (hp % _FILTER_BITS)) & 1 and self._repeats(hp)):
+                if p not in captures:
+                    for n in nb[p]:
+                        if not board[n]:
+                            hp = h ^ z[p]
+                            if not ((seen >> (hp % _FILTER_BITS)) & 1 and self._repeats(hp)):
+                                out.append(p)
+                            break
+                    else:
+                        if self.illegal_reason(p) is None:
                             out.append(p)
-                        break
-                else:
-                    if self.illegal_reason(p) is None:
-                        out.append(p)
+                elif self.illegal_reason(p) is None:
+                    out.append(p)
         self._legal = out
         return out
 

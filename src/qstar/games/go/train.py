@@ -6,17 +6,23 @@ from __future__ import annotations
 from qstar.games.go.game import GoConfig, GoGame
 
 
-def go_training(size: int = 9, komi: float = 7.5):
-    """(TrainingSpec, LoopConfig) sized for a 2-core CPU: 7x7 for quick runs, 9x9 the default."""
+def go_training(size: int = 9, komi: float = 7.5, blocks: int | None = None, channels: int | None = None,
+                max_moves: int = 0):
+    """(TrainingSpec, LoopConfig) sized for a 2-core CPU: 7x7 for quick runs, 9x9 the default.
+
+    ``blocks``/``channels`` override the network shape and ``max_moves`` caps self-play and arena games
+    (0: twice the number of points). They shape the game and the network, not the loop, so a resumed run
+    must be given the same values again (the loop's own settings come back from the run's config.json)."""
     from qstar.learn.loop import LoopConfig, TrainingSpec
     from qstar.learn.resnet import ResNetConfig
     from qstar.learn.selfplay import SelfPlayConfig
     from qstar.search import MCTSConfig, MCTSPlayer, RandomPlayer
 
-    game = GoGame(GoConfig(size=size, komi=komi))
+    game = GoGame(GoConfig(size=size, komi=komi, max_moves=max_moves))
     c, h, w = game.obs_shape
     small = size <= 7
-    net = ResNetConfig(c, h, w, game.num_actions, blocks=3 if small else 4, channels=32 if small else 48)
+    net = ResNetConfig(c, h, w, game.num_actions, blocks=blocks or (3 if small else 4),
+                       channels=channels or (32 if small else 48))
     loop = LoopConfig(
         iterations=20, games_per_iteration=64 if small else 48, train_steps=200, batch_size=128, lr=2e-3,
         buffer_size=150_000, eval_games=10, eval_simulations=32,
