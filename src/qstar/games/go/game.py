@@ -53,12 +53,15 @@ class GoGame:
         return state.is_over or state.move_number >= self.config.move_limit
 
     def legal_mask(self, state: Position) -> np.ndarray:
-        mask = np.zeros(self.num_actions, dtype=bool)
         if self.is_terminal(state):
-            return mask
-        mask[state.legal_points()] = True
-        mask[self.pass_action] = True
-        return mask
+            return np.zeros(self.num_actions, dtype=bool)
+        mask = state.mask_cache  # search asks twice per leaf (evaluator and expansion): built once per position
+        if mask is None:
+            mask = np.zeros(self.num_actions, dtype=bool)
+            mask[state.legal_points()] = True
+            mask[self.pass_action] = True
+            state.mask_cache = mask
+        return mask.copy()
 
     def next_state(self, state: Position, action: int) -> Position:
         if state.move_number >= self.config.move_limit and not state.is_over:
@@ -79,15 +82,19 @@ class GoGame:
         """[B, 2 * history + 1, size, size]: for t = 0..history-1 (newest first) the mover's stones and the
         opponent's stones t moves ago (zeros before the start), then a plane of ones when Black is to move."""
         h, s = self.config.history, self.size
-        out = np.zeros((len(states), 2 * h + 1, s, s), np.float32)
-        for i, st in enumerate(states):
-            me = st.to_play
-            for t, past in enumerate(st.history(h)):
-                board = np.frombuffer(past.board, np.uint8).reshape(s, s)
-                out[i, 2 * t] = board == me
-                out[i, 2 * t + 1] = board == 3 - me
-            if me == BLACK:
-                out[i, 2 * h] = 1.0
+        n = len(states)
+        missing = b"\xff" * (s * s)  # before the start: a board with no stones of either colour
+        raw = []
+        for st in states:
+            past = st.history(h)
+            raw.extend(p.board for p in past)
+            raw.extend([missing] * (h - len(past)))
+        boards = np.frombuffer(b"".join(raw), np.uint8).reshape(n, h, s, s)
+        me = np.array([st.to_play for st in states], np.uint8).reshape(n, 1, 1, 1)
+        out = np.empty((n, 2 * h + 1, s, s), np.float32)
+        out[:, 0:2 * h:2] = boards == me
+        out[:, 1:2 * h:2] = boards == 3 - me
+        out[:, 2 * h] = (me[:, 0] == BLACK)
         return out
 
     def symmetries(self, obs: np.ndarray, policy: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -107,7 +107,7 @@ class Position:
     """An immutable Go position: board, groups, player to move, consecutive passes and the history behind it."""
 
     __slots__ = ("size", "board", "to_play", "passes", "hash", "parent", "last_move", "move_number",
-                 "resigned", "_gid", "_groups", "_next_id", "_seen", "_legal")
+                 "resigned", "_gid", "_groups", "_next_id", "_seen", "_legal", "mask_cache")
 
     def __init__(self, size: int = 9):
         check_size(size)
@@ -125,6 +125,7 @@ class Position:
         self._next_id = 1
         self._seen = 1 << (self.hash % _FILTER_BITS)
         self._legal: list[int] | None = None  # legal_points() cache
+        self.mask_cache = None  # GoGame.legal_mask's array for this position (the rules themselves never read it)
 
     # ---- construction -------------------------------------------------------------------------------------
 
@@ -173,7 +174,7 @@ class Position:
         new.hash, new.parent, new.last_move = self.hash, self, last_move
         new.move_number, new.resigned = self.move_number + 1, EMPTY
         new._gid, new._groups, new._next_id, new._seen = self._gid, self._groups, self._next_id, self._seen
-        new._legal = None
+        new._legal = new.mask_cache = None
         return new
 
     def _rebuild_groups(self) -> None:
