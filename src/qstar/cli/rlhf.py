@@ -1,5 +1,6 @@
 """RLHF commands: ``qstar rlhf game24`` (the whole over-optimization experiment and its report),
-``qstar rlhf report RUN`` (redo the report of a run folder) and ``qstar rlhf optimize`` (GRPO against
+``qstar rlhf go`` ("AlphaGo trained with RLHF": a board reward model as the judge of self-play, against the
+rules), ``qstar rlhf report RUN`` (redo the report of either kind of run folder) and ``qstar rlhf optimize`` (GRPO against
 one reward source: ``--reward verifier`` or ``--reward model:PATH``).
 
 Heavy libraries (torch) are imported inside the commands.
@@ -89,8 +90,62 @@ def report(run: Path = typer.Argument(..., help="A run folder written by `qstar 
            json_out: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Recompute fits, detector, plots and summary.md of a run folder."""
     if not run.is_dir():
-        raise QstarError(f"{run} is not a folder; pass a run folder written by `qstar rlhf game24`")
-    _report(run, json_out)
+        raise QstarError(f"{run} is not a folder; pass a run folder written by `qstar rlhf game24` or `qstar rlhf go`")
+    from qstar.rlhf.go_report import is_go_run
+    if is_go_run(run):
+        _go_report(run, json_out)
+    else:
+        _report(run, json_out)
+
+
+def _go_report(run: Path, json_out: bool) -> None:
+    from qstar.cli.output import emit_json
+    from qstar.rlhf.go_report import headline, write_report
+
+    s = write_report(run)
+    if json_out:
+        emit_json(headline(s))
+        return
+    m = s["match"]
+    print(f"truth-trained vs RLHF-trained, {m['games']} games under the real rules: +{m['wins']} ={m['draws']} "
+          f"-{m['losses']}, score {m['score']:.3f} (95% CI {m['score_ci95'][0]:.3f}-{m['score_ci95'][1]:.3f})")
+    for r, g in s["gnugo"].items():
+        if g and "score" in g:
+            print(f"{r}-trained vs {g['opponent']}: {g['wins']}/{g['games']} wins")
+    print(f"report: {run / 'summary.md'}")
+
+
+@rlhf_app.command("go")
+def go(run: Path = typer.Option(..., "--run", help="Run folder (created; must not hold a run)."),
+       size: int = typer.Option(7, help="Board size (5..9; 7 is the measured setting)."),
+       komi: float = typer.Option(7.5),
+       pairs: int = typer.Option(6000, help="Board pairs the raters compare (20% held out)."),
+       iterations: int = typer.Option(8, help="AlphaZero iterations of each run (truth and RLHF)."),
+       games: int = typer.Option(48, help="Self-play games per iteration."),
+       sims: int = typer.Option(48, help="MCTS simulations per self-play move (a quarter on the fast moves)."),
+       train_steps: int = typer.Option(100, help="Optimizer steps per iteration."),
+       eval_games: int = typer.Option(8, help="Games against MCTS with random playouts at each check (0: skip)."),
+       check_every: int = typer.Option(2, help="Iterations between those checks (and after the last)."),
+       match_games: int = typer.Option(100, help="Games of truth-trained vs RLHF-trained under the real rules."),
+       match_sims: int = typer.Option(32, help="MCTS simulations per move in that match."),
+       gnugo_games: int = typer.Option(10, help="Games of each network against GNU Go (0: skip)."),
+       gnugo_level: int = typer.Option(1, help="GNU Go's --level."),
+       gnugo_sims: int = typer.Option(48, help="qstar's simulations per move against GNU Go."),
+       vibe_temperature: float = typer.Option(2.0, help="Bradley–Terry noise of the vibe rater, in points."),
+       seed: int = typer.Option(0),
+       threads: int = typer.Option(1, help="torch CPU threads per process."),
+       workers: int = typer.Option(2, help="Processes: the two sides train and are evaluated side by side (1: in turn)."),
+       json_out: bool = typer.Option(False, "--json", help=JSON_HELP)):
+    """Board raters -> reward model -> AlphaZero judged by the rules vs by the reward model -> matches -> report."""
+    from qstar.rlhf.board_labelers import BoardVibe
+    from qstar.rlhf.go_experiment import GoExperimentConfig, run_go_experiment
+
+    cfg = GoExperimentConfig(size=size, komi=komi, pairs=pairs, iterations=iterations, games=games, sims=sims,
+                             train_steps=train_steps, eval_games=eval_games, check_every=check_every, match_games=match_games,
+                             match_sims=match_sims, gnugo_games=gnugo_games, gnugo_level=gnugo_level,
+                             gnugo_sims=gnugo_sims, seed=seed, threads=threads, workers=workers, vibe=BoardVibe(temperature=vibe_temperature))
+    run_go_experiment(run, cfg, log=(lambda m: None) if json_out else print)
+    _go_report(run, json_out)
 
 
 @rlhf_app.command("optimize")

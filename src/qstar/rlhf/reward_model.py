@@ -101,29 +101,46 @@ def bt_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.softplus(r_rejected - r_chosen).mean()
 
 
-def train_reward_model(rows: Sequence[Comparison], cfg: RMConfig = RMConfig()) -> tuple[BagRM, dict]:
-    """Bradley–Terry training with AdamW on minibatches of comparisons. Returns (model, stats)."""
-    if not rows:
-        raise QstarError("no comparisons to train a reward model on")
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    model = BagRM(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    chosen = [model.ids(r.prompt, r.chosen) for r in rows]
-    rejected = [model.ids(r.prompt, r.rejected) for r in rows]
+def fit_bradley_terry(model: torch.nn.Module, n_pairs: int,
+                      pair_scores: Callable[[np.ndarray], tuple[torch.Tensor, torch.Tensor]],
+                      lr: float, weight_decay: float, epochs: int, batch_size: int, seed: int) -> dict:
+    """Bradley–Terry training of any scalar model with AdamW on minibatches of comparisons.
+
+    ``pair_scores(idx)`` returns the model's scores ``(r_chosen [b], r_rejected [b])`` of the comparisons
+    ``idx``, so the same loop trains the text model (hashed n-grams) and the board model (a CNN on
+    tensors). Leaves the model in eval mode; returns the number of steps and the final loss."""
+    rng = np.random.default_rng(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    model.train()
     losses = []
-    for _ in range(cfg.epochs):
-        order = rng.permutation(len(rows))
-        for k in range(0, len(rows), cfg.batch_size):
-            idx = order[k: k + cfg.batch_size]
-            loss = bt_loss(model(*pack([chosen[i] for i in idx])), model(*pack([rejected[i] for i in idx])))
+    for _ in range(epochs):
+        order = rng.permutation(n_pairs)
+        for k in range(0, n_pairs, batch_size):
+            loss = bt_loss(*pair_scores(order[k: k + batch_size]))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             losses.append(float(loss.detach()))
     model.eval()
     tail = losses[-max(1, len(losses) // 10):]
-    return model, {"steps": len(losses), "loss": round(sum(tail) / len(tail), 4), "comparisons": len(rows)}
+    return {"steps": len(losses), "loss": round(sum(tail) / len(tail), 4), "comparisons": n_pairs}
+
+
+def train_reward_model(rows: Sequence[Comparison], cfg: RMConfig = RMConfig()) -> tuple[BagRM, dict]:
+    """Bradley–Terry training with AdamW on minibatches of comparisons. Returns (model, stats)."""
+    if not rows:
+        raise QstarError("no comparisons to train a reward model on")
+    torch.manual_seed(cfg.seed)
+    model = BagRM(cfg)
+    chosen = [model.ids(r.prompt, r.chosen) for r in rows]
+    rejected = [model.ids(r.prompt, r.rejected) for r in rows]
+
+    def pair_scores(idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        return model(*pack([chosen[i] for i in idx])), model(*pack([rejected[i] for i in idx]))
+
+    stats = fit_bradley_terry(model, len(rows), pair_scores, cfg.lr, cfg.weight_decay, cfg.epochs,
+                              cfg.batch_size, cfg.seed)
+    return model, stats
 
 
 def comparison_accuracy(score: RewardFn, rows: Sequence[Comparison]) -> float | None:
