@@ -18,9 +18,12 @@ def _search_config(sims: int, seconds: float, resign: float, seed: int):
     return SearchConfig(simulations=sims, seconds=seconds, resign_threshold=resign, seed=seed)
 
 
+MODEL_HELP = ("Network checkpoint (.safetensors) trained for Go on this board size. Default: the network shipped "
+              "for the board size (go9.safetensors on 9x9), else MCTS with random playouts; 'none': always playouts.")
+
+
 @app.command("gtp")
-def gtp(model: Optional[Path] = typer.Option(None, help="Network checkpoint (.safetensors) trained for Go on this "
-                                                       "board size; without it the engine is MCTS with random playouts."),
+def gtp(model: Optional[str] = typer.Option(None, help=MODEL_HELP),
         size: int = typer.Option(9, help="Board size 5..19 (a network fixes it)."),
         komi: float = typer.Option(7.5, help="Komi under area scoring."),
         sims: int = typer.Option(200, help="MCTS simulations per move."),
@@ -29,11 +32,14 @@ def gtp(model: Optional[Path] = typer.Option(None, help="Network checkpoint (.sa
         seed: int = typer.Option(0, help="Seed of the playout evaluator.")):
     """Speak GTP version 2 on stdin/stdout (for GoGui, Sabaki, GNU Go's referee, `qstar match`)."""
     from qstar.games.go.gtp import GtpEngine
-    from qstar.games.go.player import make_mover
+    from qstar.games.go.player import NO_MODEL, make_mover, resolve_model
     from qstar.games.go.rules import check_size
     check_size(size)
     cfg = _search_config(sims, time, resign, seed)
-    engine = GtpEngine(lambda s, k: make_mover(s, k, cfg, model), size=size, komi=komi, fixed_size=model is not None)
+    if model is None or model.lower() == NO_MODEL:  # the shipped net where one exists for the size, else playouts
+        engine = GtpEngine(lambda s, k: make_mover(s, k, cfg, resolve_model(model, s)), size=size, komi=komi)
+    else:  # a given network fixes the board size
+        engine = GtpEngine(lambda s, k: make_mover(s, k, cfg, model), size=size, komi=komi, fixed_size=True)
     print(f"qstar gtp: {engine.mover.name}, {'%g s' % time if time else '%d sims' % sims} per move, "
           f"{size}x{size} komi {komi:g}", file=sys.stderr)
     engine.serve(sys.stdin, sys.stdout)
@@ -54,6 +60,8 @@ def _run_match(black: str, white: str, games: int, size: int, komi: float, out: 
     print_table(title, ["A", "B", "A score", "95% CI", "Elo (A - B)", "95% CI", "scored by"],
                 [[d["a"], d["b"], f"+{r.wins} ={r.draws} -{r.losses} ({r.score:.3f})", f"[{lo:.3f}, {hi:.3f}]",
                   f"{r.elo():+.0f}", f"[{elo_lo:+.0f}, {elo_hi:+.0f}]", report.scorer]])
+    print(f"seconds per move: A {d['a_seconds_per_move']}, B {d['b_seconds_per_move']}; "
+          f"{d['mean_moves']} moves per game")
     for f in d["forfeits"]:
         print(f"forfeit: {f}", file=sys.stderr)
     if out is not None:
@@ -79,7 +87,7 @@ def match(a: str = typer.Argument(..., help="Player A: a GTP command line ('gnug
 
 @eval_app.command("go")
 def eval_go(opponent: str = typer.Option("gnugo --mode gtp --level 1", help="GTP command line of the opponent."),
-            model: Optional[Path] = typer.Option(None, help="qstar Go checkpoint; without it MCTS with playouts."),
+            model: Optional[str] = typer.Option(None, help=MODEL_HELP),
             games: int = typer.Option(50), size: int = typer.Option(9), komi: float = typer.Option(7.5),
             sims: int = typer.Option(200, help="qstar's MCTS simulations per move."),
             time: float = typer.Option(0.0, "--time", help="qstar's seconds per move instead of --sims."),
@@ -88,14 +96,18 @@ def eval_go(opponent: str = typer.Option("gnugo --mode gtp --level 1", help="GTP
             json_: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """qstar's engine against a GTP opponent (GNU Go level 1 by default)."""
     import shlex
-    qstar = ["qstar", "gtp", "--size", str(size), "--sims", str(sims), "--time", str(time)]
-    if model is not None:
-        qstar += ["--model", str(model)]
+
+    from qstar.games.go.player import resolve_model
+    playing = resolve_model(model, size)  # what `qstar gtp` will load, for the report
+    if playing is not None and not playing.is_file():
+        raise ConfigError(f"no checkpoint at {playing}; give a Go .safetensors file or --model none")
+    qstar = ["qstar", "gtp", "--size", str(size), "--sims", str(sims), "--time", str(time),
+             "--model", str(playing) if playing else "none"]
     d = _run_match(shlex.join(qstar), opponent, games, size, komi, out, timeout, "auto", False,
                    f"qstar vs {opponent}")
     if json_:
         from qstar.cli.output import emit_json
-        emit_json({**d, "qstar_sims": sims, "qstar_seconds": time, "model": str(model) if model else None})
+        emit_json({**d, "qstar_sims": sims, "qstar_seconds": time, "model": str(playing) if playing else None})
 
 
 @train_app.command("go")

@@ -23,6 +23,8 @@ FAKE = textwrap.dedent("""
                 sys.exit(3)
             if mode == "hang":
                 time.sleep(60)
+            if mode == "slow":
+                time.sleep(0.3)
             if mode == "illegal":
                 print("= Z99\\n", flush=True)
                 continue
@@ -61,6 +63,12 @@ def test_alternating_colours_results_and_sgf(fake, tmp_path):
     assert game.extra["C"] == ["two passes, scored by area"]
     d = report.as_dict()
     assert d["games"] == 4 and d["score_ci95"][0] < 1.0 and d["elo"] > 0
+
+
+def test_report_gives_each_sides_seconds_per_move(fake):
+    d = play_match(fake("passer"), fake("slow"), MatchConfig(games=2, size=5, scorer="area")).as_dict()
+    assert d["b_seconds_per_move"] >= 0.3 > d["a_seconds_per_move"]
+    assert d["mean_moves"] == 2  # both pass at once
 
 
 @pytest.mark.parametrize("mode,code", [("die", "F"), ("hang", "T"), ("illegal", "F")])

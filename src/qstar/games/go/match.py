@@ -5,6 +5,7 @@ nonsense or plays an illegal move loses that game; it is restarted and the match
 from __future__ import annotations
 
 import shlex
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,7 @@ class GameOutcome:
     reason: str
     moves: int
     sgf: Path | None = None
+    think: dict[str, tuple[float, int]] = field(default_factory=dict)  # "A"/"B" -> (genmove seconds, genmoves)
 
 
 @dataclass
@@ -63,7 +65,15 @@ class MatchReport:
         return {"a": self.a, "b": self.b, "scorer": self.scorer, **self.result.as_dict(),
                 "a_wins_as_black": sum(g.winner == "A" and g.a_black for g in self.games),
                 "a_wins_as_white": sum(g.winner == "A" and not g.a_black for g in self.games),
-                "forfeits": [f"game {g.index}: {g.reason}" for g in self.games if g.result[2:] in ("F", "T")]}
+                "forfeits": [f"game {g.index}: {g.reason}" for g in self.games if g.result[2:] in ("F", "T")],
+                "a_seconds_per_move": self.seconds_per_move("A"), "b_seconds_per_move": self.seconds_per_move("B"),
+                "mean_moves": round(sum(g.moves for g in self.games) / max(len(self.games), 1), 1)}
+
+    def seconds_per_move(self, side: str) -> float | None:
+        """Mean wall seconds a side took to answer genmove over the match (None before any move)."""
+        secs = sum(g.think.get(side, (0.0, 0))[0] for g in self.games)
+        n = sum(g.think.get(side, (0.0, 0))[1] for g in self.games)
+        return round(secs / n, 3) if n else None
 
 
 class _Seat:
@@ -116,6 +126,8 @@ def play_game(index: int, a: _Seat, b: _Seat, cfg: MatchConfig, referee: GtpClie
     letter = {BLACK: "B", WHITE: "W"}
     pos = Position(cfg.size)
     limit = cfg.max_moves or 3 * cfg.size * cfg.size
+    side = {BLACK: "A" if a_black else "B", WHITE: "B" if a_black else "A"}
+    think = {"A": [0.0, 0], "B": [0.0, 0]}
     try:
         for color, seat in seats.items():
             try:
@@ -129,7 +141,11 @@ def play_game(index: int, a: _Seat, b: _Seat, cfg: MatchConfig, referee: GtpClie
             color = pos.to_play
             mover, other = seats[color], seats[3 - color]
             try:
-                answer = mover.engine().send(f"genmove {letter[color].lower()}").strip()
+                engine = mover.engine()
+                t0 = time.perf_counter()
+                answer = engine.send(f"genmove {letter[color].lower()}").strip()
+                think[side[color]][0] += time.perf_counter() - t0
+                think[side[color]][1] += 1
             except EngineDied as e:
                 raise _Forfeit(color, "T" if "within" in str(e) else "F", str(e)) from None
             except EngineError as e:
@@ -156,7 +172,8 @@ def play_game(index: int, a: _Seat, b: _Seat, cfg: MatchConfig, referee: GtpClie
         result, reason = f"{letter[3 - f.color]}+{f.code}", f"{letter[f.color]} forfeits: {f.reason}"
     winner_color = BLACK if result.upper().startswith("B+") else WHITE if result.upper().startswith("W+") else None
     winner = None if winner_color is None else ("A" if (winner_color == BLACK) == a_black else "B")
-    out = GameOutcome(index, a_black, winner, result, reason, pos.move_number)
+    out = GameOutcome(index, a_black, winner, result, reason, pos.move_number,
+                      think={k: (v[0], v[1]) for k, v in think.items()})
     if cfg.out_dir is not None:
         game = SgfGame.from_position(pos, cfg.komi, black=seats[BLACK].label, white=seats[WHITE].label, result=result)
         game.extra["C"] = [reason]

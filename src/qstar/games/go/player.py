@@ -75,9 +75,29 @@ class MctsMover:
         return Decision(int(best), value, sims)
 
 
+NO_MODEL = "none"  # --model none: the model-free engine (MCTS with random playouts)
+
+
+def shipped_model(size: int) -> Path | None:
+    """The network shipped with qstar for this board size (``qstar/models/go<size>.safetensors``), if any."""
+    from importlib import resources
+    path = Path(str(resources.files("qstar") / "models" / f"go{size}.safetensors"))
+    return path if path.is_file() else None
+
+
+def resolve_model(model: str | Path | None, size: int) -> Path | None:
+    """What plays when the user asks for ``model``: None (not given) means the shipped network for this board
+    size, or none when there is no such network; ``none`` means no network; anything else is a checkpoint."""
+    if model is None:
+        return shipped_model(size)
+    if str(model).lower() == NO_MODEL:
+        return None
+    return Path(model)
+
+
 def make_mover(size: int, komi: float, cfg: SearchConfig, model: str | Path | None = None) -> MctsMover:
     """MCTS with the network in ``model`` (a qstar checkpoint trained for Go on this board size), or with
-    random playouts when ``model`` is None."""
+    random playouts when ``model`` is None (callers resolve defaults with ``resolve_model`` first)."""
     if model is None:
         from qstar.games.go.playout import PlayoutEvaluator
         game = GoGame(GoConfig(size=size, komi=komi, max_moves=8 * size * size))
