@@ -31,7 +31,7 @@ class StubPolicy:
             return line, 0.0
         if right and rng.random() < self.p_right:
             return right, math.log(self.p_right)
-        return rng.choice(moves), math.log((1 - self.p_right) / len(moves))
+        return rng.choice(moves), math.log(max(1e-9, 1 - self.p_right) / len(moves))
 
     def generate(self, prompts, n, temperature, stop, seed):
         rng = random.Random(seed)

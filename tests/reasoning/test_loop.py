@@ -13,7 +13,8 @@ from qstar.reasoning.loop import LoopConfig, run_loop  # noqa: E402
 TOY = dict(seed=0, train_problems=12, traces_per_problem=1, sft_epochs=0.5, search_problems=4, search_width=2,
            search_proposals=2, samples_per_problem=1, finetune_epochs=0.5, label_problems=3, label_samples=1,
            rollouts=1, value_epochs=0.5, eval_problems=3, eval_beam=True, policy_layers=1, policy_width=16,
-           value_layers=1, value_width=16, vocab_size=280)
+           value_layers=1, value_width=16, vocab_size=280, step_label_problems=2, step_label_problems_round=1,
+           value_epochs_round=0.5)
 
 
 def test_loop_writes_its_run_folder_and_resumes(tmp_path):
@@ -24,7 +25,8 @@ def test_loop_writes_its_run_folder_and_resumes(tmp_path):
                  "policy/config.json", "policy/model.safetensors", "prm/model.safetensors", "orm/value.json"):
         assert (run / name).exists(), name
     assert json.loads((run / "models.json").read_text()) == {"task": "game24", "calculator": True}
-    assert {"greedy", "beam5", "label_agreement", "cpu_seconds"} <= set(m[1])
+    assert {"greedy", "beam5", "mcts", "label_agreement", "cpu_seconds"} <= set(m[1])
+    assert m[0]["step_label_problems"] == 2 and m[1]["step_label_problems"] == 1
     with pytest.raises(ConfigError):
         run_loop(Game24(), run, LoopConfig(rounds=1, **TOY), log=lambda s: None)
     m2 = run_loop(Game24(), run, LoopConfig(rounds=2, **TOY), resume=True, log=lambda s: None)

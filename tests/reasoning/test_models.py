@@ -107,3 +107,26 @@ def test_math_shepherd_labels_on_the_stub(stub_policy):
         assert d.outcome == float(G.score_trace(p, "\n".join(d.steps)).ok)
     agree = label_agreement(data)
     assert agree["steps"] > 0 and 0.0 <= agree["agreement"] <= 1.0
+
+
+def test_step_labels_cover_every_first_step_and_never_call_a_dead_end_solvable(stub_policy):
+    from qstar.reasoning.reward import step_labels
+
+    p = Problem((4, 5, 6, 10), 24)
+    data = step_labels(G, [p], stub_policy(p_right=1.0), rollouts=3, seed=0)
+    firsts = {s.values for _, s in G.moves(G.initial_state(p))}
+    labelled = {G.apply(G.initial_state(p), d.steps[0])[0].values for d in data}
+    assert labelled == firsts  # every legal first step is labelled (once per set of numbers it leaves)
+    for d in data:
+        assert len(d.soft) == len(d.hard) == len(d.exact) == len(d.rolled) == len(d.steps)
+        state = G.initial_state(p)
+        for line in d.steps:
+            state, why = G.apply(state, line)
+            assert state is not None, why
+        for s, h, e in zip(d.soft, d.hard, d.exact):
+            assert 0.0 <= s <= 1.0 and h == (1.0 if s > 0 else 0.0)
+            assert not (h == 1.0 and e == 0.0)  # a rollout that reaches 24 proves the state solvable
+    on_path = [d for d in data if d.steps[0] == "10 - 4 = 6 (left: 5 6 6)"]
+    assert on_path and all(d.soft[0] == 1.0 for d in on_path)  # the stub always finishes the known solution
+    agree = label_agreement(data)
+    assert agree["false_positive"] == 0 and agree["steps"] >= len(firsts)

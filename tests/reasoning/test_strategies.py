@@ -62,6 +62,14 @@ def test_policy_call_budget_is_respected(strategy, kw, calls):
     assert 1 <= r.usage.policy_calls <= calls
 
 
+def test_mcts_keeps_the_first_line_that_reaches_the_target():
+    r = run(mcts, StubPolicy(0.4, False), simulations=16, proposals=8)
+    assert G.score(P, r.answer).ok and r.confidence == 1.0
+    assert any(line.startswith("a simulation reached 24") for line in r.log), r.log
+    plain = run(mcts, StubPolicy(0.4, False), simulations=16, proposals=8, keep_wins=False)
+    assert not any(line.startswith("a simulation reached") for line in plain.log)
+
+
 def test_aggregations():
     assert aggregate([0.9, 0.2, 0.8], "min") == 0.2
     assert aggregate([0.9, 0.2, 0.8], "last") == 0.8

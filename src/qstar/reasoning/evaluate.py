@@ -38,9 +38,11 @@ def default_methods(n: int = 10) -> list[Method]:
         Method("ToT beam, b=1 (PRM)", "beam", "prm", (("width", 1), ("proposals", 8))),
         Method("ToT beam, b=5 (PRM)", "beam", "prm", (("width", 5), ("proposals", 8))),
         Method("MCTS over steps (PRM, 24 sims)", "mcts", "prm", (("simulations", 24), ("proposals", 8))),
-        # larger budgets: more proposals per state
+        # larger budgets: more proposals per state, a wider beam, more simulations
         Method("ToT beam b=5 16 proposals (PRM)", "beam", "prm", (("width", 5), ("proposals", 16))),
+        Method("ToT beam b=10 32 proposals (PRM)", "beam", "prm", (("width", 10), ("proposals", 32))),
         Method("MCTS 64 sims 16 proposals (PRM)", "mcts", "prm", (("simulations", 64), ("proposals", 16))),
+        Method("MCTS 200 sims 32 proposals (PRM)", "mcts", "prm", (("simulations", 200), ("proposals", 32))),
     ]
 
 

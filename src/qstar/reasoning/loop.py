@@ -31,24 +31,27 @@ class LoopConfig:
     rounds: int = 3  # improvement rounds after round 0
     seed: int = 0
     vocab_size: int = 320  # BPE vocabulary (256 bytes + merges + 2 specials)
-    traces_per_problem: int = 4  # solver traces per training problem for the first policy
-    sft_epochs: float = 6.0
+    traces_per_problem: int = 12  # solver traces per training problem for the first policy
+    sft_epochs: float = 4.0
     policy_layers: int = 4
     policy_width: int = 128
     value_layers: int = 3
     value_width: int = 96
-    search_problems: int = 300  # training problems searched per round
+    search_problems: int = 200  # training problems searched per round
     search_width: int = 5  # beam width of the search that gathers solutions
-    search_proposals: int = 8
+    search_proposals: int = 16
     samples_per_problem: int = 4  # also keep verified plain samples (temperature 1)
-    finetune_epochs: float = 3.0
-    replay: float = 0.5  # solver traces replayed per new solution when fine-tuning
+    finetune_epochs: float = 4.0
+    replay: float = 1.0  # solver traces replayed per new solution when fine-tuning
     label_problems: int = 200  # training problems whose samples get Math-Shepherd labels per round
     label_samples: int = 2
+    step_label_problems: int = 1300  # round 0: training problems whose every legal first step is labelled (all)
+    step_label_problems_round: int = 150  # later rounds: fresh problems labelled with the new policy
     rollouts: int = 4
-    value_epochs: float = 4.0
+    value_epochs: float = 1.5  # first training of the PRM and ORM
+    value_epochs_round: float = 1.5  # later rounds: continue from the previous round on the new labels
     eval_problems: int = 100  # test problems evaluated after each round
-    eval_beam: bool = True  # also evaluate ToT beam b=5 each round (greedy always)
+    eval_beam: bool = True  # also evaluate ToT beam b=5 and MCTS each round (greedy always)
     threads: int = 1
     train_problems: int | None = None  # use only the first N training problems (smoke tests)
     calculator: bool = True  # the policy writes operations, the rules write results (see calculator.py)
@@ -59,6 +62,8 @@ class LoopConfig:
         for name in ("traces_per_problem", "search_problems", "search_width", "search_proposals",
                      "label_problems", "label_samples", "rollouts", "eval_problems", "threads"):
             check(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
+        check(self.step_label_problems >= 0 and self.step_label_problems_round >= 0,
+              "step_label_problems must be >= 0")
 
 
 def solver_traces(task: Task, problems: list[Problem], per_problem: int, seed: int) -> tuple[list[str], list[str]]:
@@ -93,31 +98,39 @@ def _train_cfg(cfg: LoopConfig, epochs: float, seed: int, lr: float = 2e-3):
     return TrainConfig(epochs=epochs, lr=lr, seed=seed, threads=cfg.threads)
 
 
+ROUND_METHODS = (("greedy", "greedy", {}), ("beam5", "beam", {"width": 5, "proposals": 8}),
+                 ("mcts", "mcts", {"simulations": 24, "proposals": 8}))
+
+
 def _eval_round(task, test, policy, prm, cfg: LoopConfig, seed: int) -> dict:
-    from qstar.reasoning.strategies import beam, greedy
+    """Test solve rate after a round: greedy, and (``eval_beam``) ToT beam b=5 and MCTS with the
+    settings of the evaluation table's rows of the same names."""
+    from qstar.reasoning.strategies import get_strategy
     out = {}
-    t0 = time.perf_counter()
-    res = greedy(task, test, policy, seed=seed)
-    out["greedy"] = round(sum(r.answer is not None and task.score(p, r.answer).ok for p, r in zip(test, res)) / len(test), 4)
-    out["greedy_seconds"] = round(time.perf_counter() - t0, 1)
-    if cfg.eval_beam:
+    for key, name, kw in ROUND_METHODS if cfg.eval_beam else ROUND_METHODS[:1]:
         t0 = time.perf_counter()
-        res = beam(task, test, policy, prm, seed=seed, width=5, proposals=8)
-        out["beam5"] = round(sum(r.answer is not None and task.score(p, r.answer).ok for p, r in zip(test, res)) / len(test), 4)
-        out["beam5_seconds"] = round(time.perf_counter() - t0, 1)
+        res = get_strategy(name)(task, test, policy, prm, seed=seed, **kw)
+        out[key] = round(sum(r.answer is not None and task.score(p, r.answer).ok for p, r in zip(test, res)) / len(test), 4)
+        out[f"{key}_seconds"] = round(time.perf_counter() - t0, 1)
     return out
 
 
-def _label_and_fit(task, problems, policy, prm, orm, cfg: LoopConfig, seed: int, progress) -> dict:
-    from qstar.reasoning.reward import label_agreement, mc_labels
+def _label_and_fit(task, problems, step_problems, policy, prm, orm, cfg: LoopConfig, seed: int, epochs: float) -> dict:
+    """Math-Shepherd labels with the current policy — its own samples on ``problems`` and every legal
+    first step of ``step_problems`` — then train the PRM and ORM on them (continuing from their weights)."""
+    from qstar.reasoning.reward import label_agreement, mc_labels, step_labels
     t0 = time.perf_counter()
     data = mc_labels(task, problems, policy, samples=cfg.label_samples, rollouts=cfg.rollouts, seed=seed)
+    sampled = label_agreement(data)
+    steps = step_labels(task, step_problems, policy, rollouts=cfg.rollouts, seed=seed + 1) if step_problems else []
+    data = data + steps
     t_label = time.perf_counter() - t0
-    s_prm = prm.fit(task, data, _train_cfg(cfg, cfg.value_epochs, seed, lr=1e-3))
-    s_orm = orm.fit(task, data, _train_cfg(cfg, cfg.value_epochs, seed, lr=1e-3))
-    return {"labeled_solutions": len(data), "label_seconds": round(t_label, 1),
+    s_prm = prm.fit(task, data, _train_cfg(cfg, epochs, seed, lr=1e-3))
+    s_orm = orm.fit(task, data, _train_cfg(cfg, epochs / 4, seed, lr=1e-3))  # an easy target: is the end the target?
+    return {"labeled_solutions": len(data), "step_label_problems": len(step_problems), "label_seconds": round(t_label, 1),
             "label_outcome_rate": round(sum(d.outcome for d in data) / max(1, len(data)), 4),
-            "label_agreement": label_agreement(data), "prm_train": s_prm, "orm_train": s_orm}
+            "label_agreement": label_agreement(data), "label_agreement_own_samples": sampled,
+            "prm_train": s_prm, "orm_train": s_orm}
 
 
 def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = False,
@@ -168,8 +181,9 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
                                   adv)
         acting = acting_policy(policy, task, cfg.calculator)
         log(f"round 0: policy {policy.num_parameters:,} parameters, {sft['tokens']:,} tokens, {sft['seconds']}s, loss {sft['loss']}")
-        lab = _label_and_fit(task, rng.sample(train, min(cfg.label_problems, len(train))), acting, prm, orm, cfg,
-                             cfg.seed, None)
+        order = rng.sample(train, len(train))  # label problems: a fixed shuffle, fresh ones each round
+        lab = _label_and_fit(task, order[: cfg.label_problems], order[: cfg.step_label_problems], acting, prm, orm,
+                             cfg, cfg.seed, cfg.value_epochs)
         row = {"round": 0, "policy_params": policy.num_parameters, "value_params": sum(
             p.numel() for p in prm.net.parameters()), "sft": sft, **lab}
         _finish_round(row, run, task, test, acting, policy, prm, orm, cfg, t0, c0, metrics, log)
@@ -203,8 +217,11 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
         idx = rr.sample(range(len(prompts)), k)
         ft = policy.finetune(new_p + [prompts[i] for i in idx], targets(new_c + [comps[i] for i in idx], cfg.calculator),
                              _train_cfg(cfg, cfg.finetune_epochs, cfg.seed + r, lr=1e-3))
-        lab = _label_and_fit(task, rr.sample(train, min(cfg.label_problems, len(train))), acting, prm, orm, cfg,
-                             cfg.seed + r, None)
+        order = random.Random(cfg.seed).sample(train, len(train))
+        a = (cfg.step_label_problems + (r - 1) * cfg.step_label_problems_round) % max(1, len(train))
+        fresh = (order + order)[a: a + min(cfg.step_label_problems_round, len(train))]
+        lab = _label_and_fit(task, rr.sample(train, min(cfg.label_problems, len(train))), fresh, acting, prm, orm,
+                             cfg, cfg.seed + r, cfg.value_epochs_round)
         row = {"round": r, "search_problems": len(probs), "search_solved": round(len(found) / len(probs), 4),
                "beam_solved": round(n_beam / len(probs), 4), "kept_solutions": len(new_c), "replayed": k,
                "finetune": ft, **lab}
@@ -249,7 +266,7 @@ def write_report(run: Path, metrics: list[dict], task_name: str) -> None:
 
     rounds = [m["round"] for m in metrics]
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    for key, label in (("greedy", "greedy CoT"), ("beam5", "ToT beam b=5 (PRM)")):
+    for key, label in (("greedy", "greedy CoT"), ("beam5", "ToT beam b=5 (PRM)"), ("mcts", "MCTS 24 sims (PRM)")):
         if all(key in m for m in metrics):
             ax.plot(rounds, [100 * m[key] for m in metrics], marker="o", label=label)
     ax.set_xlabel("round")
@@ -266,13 +283,14 @@ def write_report(run: Path, metrics: list[dict], task_name: str) -> None:
     lines = [f"# {task_name} improvement loop\n",
              f"Total: {total / 60:.1f} min wall clock, {cpu / 60:.1f} min of CPU time in this process "
              f"(wall time depends on what else shares the machine).\n",
-             "| round | greedy (test) | beam b=5 (test) | training problems solved by search | kept solutions "
-             "| PRM label agreement with exact solvability | seconds |", "|---|---|---|---|---|---|---|"]
+             "| round | greedy (test) | beam b=5 (test) | MCTS 24 sims (test) | training problems solved by search "
+             "| kept solutions | PRM label agreement with exact solvability | CPU s | wall s |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for m in metrics:
-        beam5 = f"{100 * m['beam5']:.0f}%" if "beam5" in m else "-"
-        ss = f"{100 * m['search_solved']:.0f}%" if "search_solved" in m else "-"
-        lines.append(f"| {m['round']} | {100 * m['greedy']:.0f}% | {beam5} | {ss} | {m.get('kept_solutions', '-')} "
-                     f"| {m['label_agreement']['agreement']} | {m['seconds']} |")
+        cell = {k: f"{100 * m[k]:.0f}%" if k in m else "-" for k in ("beam5", "mcts", "search_solved")}
+        lines.append(f"| {m['round']} | {100 * m['greedy']:.0f}% | {cell['beam5']} | {cell['mcts']} | {cell['search_solved']} "
+                     f"| {m.get('kept_solutions', '-')} | {m['label_agreement']['agreement']} "
+                     f"| {m.get('cpu_seconds', '-')} | {m['seconds']} |")
     m0 = metrics[0]
     lines += ["", f"Policy: {m0['policy_params']:,} parameters; first training {m0['sft']['tokens']:,} tokens in "
               f"{m0['sft']['seconds']} s. Value models: {m0['value_params']:,} parameters each.", "",

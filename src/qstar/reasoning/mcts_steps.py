@@ -5,6 +5,11 @@ proposed for it (sampled once, cached per state), the evaluator gives priors (th
 probabilities, duplicates merged) and values (the PRM's score after the last step, mapped to
 [-1, 1]). Finished states are valued by the rules: +1 if the target was reached, -1 if not. A state
 whose proposals are all illegal gets one action, 'give up', into a lost terminal state.
+
+A single-player puzzle has no opponent to answer a move, so the search keeps the best line it has
+found (as single-player MCTS does): the first simulation that reaches the target by the rules ends
+the search for that problem with that line. Without one, it commits to the most visited step and
+searches again from there.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ class StepGame:
     def __init__(self, task: Task, num_actions: int):
         self.task, self.num_actions = task, num_actions
         self.proposals: dict[tuple, list[tuple[str, StepState, float]]] = {}
+        self.wins: dict[tuple, StepState] = {}  # (numbers, target) -> first finished state that hit the target
 
     def legal_mask(self, state) -> np.ndarray:
         mask = np.zeros(self.num_actions, bool)
@@ -60,7 +66,10 @@ class StepGame:
         return isinstance(state, DeadEnd) or self.task.is_done(state)
 
     def terminal_value(self, state) -> float:
-        return -1.0 if isinstance(state, DeadEnd) or not self.task.is_goal(state) else 1.0
+        if isinstance(state, DeadEnd) or not self.task.is_goal(state):
+            return -1.0
+        self.wins.setdefault((state.problem.numbers, state.problem.target), state)
+        return 1.0
 
     def to_play(self, state) -> int:
         return 0
@@ -132,9 +141,11 @@ class StepEvaluator:
 
 def mcts(task: Task, problems: Sequence[Problem], policy: Policy, value: ValueModel,
          budget: Budget = Budget(), seed: int = 0, simulations: int = 24, proposals: int = 8,
-         temperature: float = 1.0, max_depth: int = 8, c_puct: float = 1.25) -> list[SearchResult]:
+         temperature: float = 1.0, max_depth: int = 8, c_puct: float = 1.25,
+         keep_wins: bool = True) -> list[SearchResult]:
     """At each step, ``simulations`` MCTS simulations from the current state (all problems' trees
-    searched together), then commit to the most visited step. The answer is where that walk ends."""
+    searched together), then commit to the most visited step. The answer is where that walk ends, or
+    (``keep_wins``) the first line a simulation found that reaches the target by the rules."""
     from qstar.search import MCTSConfig, Tree, run_mcts
 
     check(simulations >= 1 and proposals >= 1, "simulations and proposals must be >= 1")
@@ -150,12 +161,18 @@ def mcts(task: Task, problems: Sequence[Problem], policy: Policy, value: ValueMo
         first.setdefault((p.numbers, p.target), p)
     trees = [Tree(game, task.initial_state(first[k]), capacity=64) for k in uniq]
     logs: list[list[str]] = [[] for _ in uniq]
+    won: dict[int, StepState] = {}
     for _ in range(max_depth):
-        live = [i for i, t in enumerate(trees) if not t.terminal[t.root] and not usages[i].exhausted(budget)]
+        live = [i for i, t in enumerate(trees) if not t.terminal[t.root] and not usages[i].exhausted(budget)
+                and i not in won]
         if not live:
             break
         run_mcts([trees[i] for i in live], ev, cfg)
         for i in live:
+            if keep_wins and uniq[i] in game.wins:
+                won[i] = game.wins[uniq[i]]
+                logs[i].append(f"a simulation reached {won[i].problem.target}: " + " | ".join(won[i].steps))
+                continue
             t = trees[i]
             visits = t.visit_counts()
             a = int(visits.argmax())
@@ -165,6 +182,9 @@ def mcts(task: Task, problems: Sequence[Problem], policy: Policy, value: ValueMo
             t.advance(a)
     results = []
     for i, t in enumerate(trees):
+        if i in won:
+            results.append(SearchResult(task.answer(won[i]), won[i].steps, 1.0, usages[i], logs[i]))
+            continue
         s = t.root_state
         if isinstance(s, DeadEnd) or not task.is_done(s):
             st = s.state if isinstance(s, DeadEnd) else s

@@ -26,6 +26,7 @@ class PolicyConfig:
     n_head: int = 4
     n_positions: int = 192
     max_step_tokens: int = 24  # new tokens allowed for one step (stop="line")
+    max_action_tokens: int = 12  # new tokens allowed for one operation (stop="action"): 'a op b =' is 4-9
     max_solution_tokens: int = 120  # new tokens allowed for a whole solution (stop="end")
 
     def __post_init__(self):
@@ -53,7 +54,8 @@ class LMPolicy:
         config = GPT2Config(vocab_size=len(tokenizer), n_positions=cfg.n_positions, n_embd=cfg.n_embd,
                             n_layer=cfg.n_layer, n_head=cfg.n_head, n_inner=4 * cfg.n_embd,
                             bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
-                            pad_token_id=tokenizer.pad_token_id, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+                            pad_token_id=tokenizer.pad_token_id, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+                            activation_function="gelu_pytorch_tanh")  # the fused kernel of gelu_new
         return cls(GPT2LMHeadModel(config), tokenizer, cfg)
 
     @classmethod
@@ -97,7 +99,8 @@ class LMPolicy:
         stops = [tok.eos_token_id] + ([self.newline] if stop in ("line", "action") else [])
         if stop == "action":
             stops.append(self.equals)
-        max_new = self.cfg.max_solution_tokens if stop == "end" else self.cfg.max_step_tokens
+        max_new = {"end": self.cfg.max_solution_tokens, "line": self.cfg.max_step_tokens,
+                   "action": self.cfg.max_action_tokens}[stop]
         max_new = max(1, min(max_new, self.model.config.max_position_embeddings - enc["input_ids"].shape[1]))
         gen = torch.Generator().manual_seed(seed)
         stop_t = torch.tensor(stops)
@@ -116,8 +119,9 @@ class LMPolicy:
                 pos = pos.repeat_interleave(per, 0)
             rows = logits.shape[0]
             last_pos = pos[:, -1]
-            done = torch.zeros(rows, dtype=torch.bool)
-            ids, logps = [], []
+            alive = torch.arange(rows)  # original row of each row still in the batch
+            new_ids = torch.full((rows, max_new), tok.pad_token_id, dtype=torch.long)
+            new_lp = torch.zeros(rows, max_new)
             for t in range(max_new):
                 if greedy:
                     logp = torch.log_softmax(logits, -1)
@@ -125,19 +129,22 @@ class LMPolicy:
                 else:
                     logp = torch.log_softmax(logits / temperature, -1)
                     nxt = torch.multinomial(logp.exp(), 1, generator=gen).squeeze(-1)
-                nxt = torch.where(done, torch.full_like(nxt, tok.pad_token_id), nxt)
-                ids.append(nxt)
-                logps.append(torch.where(done, torch.zeros(rows), logp.gather(-1, nxt[:, None]).squeeze(-1)))
-                done = done | torch.isin(nxt, stop_t)
-                if bool(done.all()) or t == max_new - 1:
+                new_ids[alive, t] = nxt
+                new_lp[alive, t] = logp.gather(-1, nxt[:, None]).squeeze(-1)
+                going = ~torch.isin(nxt, stop_t)
+                if not bool(going.any()) or t == max_new - 1:
                     break
-                mask = torch.cat([mask, torch.ones(rows, 1, dtype=mask.dtype)], 1)
+                if not bool(going.all()):  # drop finished rows: later steps cost only what is still running
+                    keep = going.nonzero().squeeze(-1)
+                    cache.batch_select_indices(keep)
+                    alive, nxt, mask, last_pos = alive[keep], nxt[keep], mask[keep], last_pos[keep]
+                mask = torch.cat([mask, torch.ones(len(alive), 1, dtype=mask.dtype)], 1)
                 last_pos = last_pos + 1
                 out = self.model(input_ids=nxt[:, None], attention_mask=mask, position_ids=last_pos[:, None],
                                  past_key_values=cache, use_cache=True)
                 cache, logits = out.past_key_values, out.logits[:, -1].float()
-        new = torch.stack(ids, 1).tolist()
-        lps = torch.stack(logps, 1).tolist()
+        new = new_ids.tolist()
+        lps = new_lp.tolist()
         comps = []
         for row, lp in zip(new, lps):
             k = next((j for j, t in enumerate(row) if t in stops), None)

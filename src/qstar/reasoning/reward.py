@@ -70,7 +70,8 @@ def _net(tokenizer, cfg: ValueConfig):
     config = GPT2Config(vocab_size=len(tokenizer), n_positions=cfg.n_positions, n_embd=cfg.n_embd,
                         n_layer=cfg.n_layer, n_head=cfg.n_head, n_inner=4 * cfg.n_embd,
                         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=tokenizer.eos_token_id,
-                        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+                        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                        activation_function="gelu_pytorch_tanh")
     return ValueNet(config)
 
 
@@ -240,12 +241,133 @@ def mc_labels(task: Task, problems: Sequence[Problem], policy: Policy, samples: 
 def label_agreement(data: Sequence[Labeled]) -> dict:
     """How often Math-Shepherd hard labels agree with exact solvability, over the steps that needed
     rollouts (valid, unfinished prefixes). Also: false negatives (solvable but no rollout succeeded)."""
-    pairs = [(h, e) for d in data for h, e, r in zip(d.hard, d.exact, d.rolled) if r]
+    seen: dict[tuple, tuple] = {}  # each distinct step prefix once (records may share a prefix)
+    for d in data:
+        for k, (s, h, e, r) in enumerate(zip(d.soft, d.hard, d.exact, d.rolled)):
+            if r:
+                seen.setdefault((d.problem.numbers, d.problem.target, d.steps[: k + 1]), (s, h, e))
+    pairs = [(h, e) for _, h, e in seen.values()]
     n = len(pairs)
     agree = sum(h == e for h, e in pairs)
     fn = sum(e == 1.0 and h == 0.0 for h, e in pairs)
     fp = sum(e == 0.0 and h == 1.0 for h, e in pairs)
-    soft = [(s, e) for d in data for s, e, r in zip(d.soft, d.exact, d.rolled) if r]
+    soft = [(s, e) for s, _, e in seen.values()]
     mse = sum((s - e) ** 2 for s, e in soft) / n if n else None
     return {"steps": n, "soft_mse": round(mse, 4) if mse is not None else None, "agreement": round(agree / n, 4) if n else None, "false_negative": fn, "false_positive": fp,
             "solvable_share": round(sum(e for _, e in pairs) / n, 4) if n else None}
+
+
+def step_labels(task: Task, problems: Sequence[Problem], policy: Policy, rollouts: int = 4,
+                temperature: float = 1.0, seed: int = 0, chunk: int = 256, per_first: int = 2,
+                progress: Callable | None = None) -> list[Labeled]:
+    """Math-Shepherd labels for *every legal first step* of each problem, and for the second-step
+    states its rollouts reach (up to ``per_first`` records per first step).
+
+    Why: search asks the PRM to rank every step the policy proposes, most of them steps the policy
+    would rarely write itself; labels on its own samples only (``mc_labels``) leave those unseen.
+
+    The rollouts are grown level by level, so no prompt is read twice: from each first-step state s1
+    the policy samples ``rollouts`` next steps (one call, one read of the prompt); from every distinct
+    unfinished second-step state s2 so reached it writes ``rollouts`` finishes. Rollout j of s1 is its
+    j-th sampled step followed by an unused finish of the state that step reached — a policy rollout
+    from s1 like any other, since each finish is an independent sample. Soft label: the share of
+    rollouts the verifier accepts; hard: any. One record per (s1, s2) pair, completed by one of the
+    finishes from s2 and labelled at its end by the verifier. ``exact`` (the solver's truth) is kept
+    for reporting agreement only.
+
+    A state's value depends only on the numbers left (and the target), and many problems share them
+    after one step; each such set of numbers is rolled out once, from the first state that has it.
+    """
+    from qstar.reasoning.strategies import state_text
+
+    rng = random.Random(seed)
+
+    def sample(states: list, stop: str) -> list[list[tuple[object, object]]]:
+        """``rollouts`` samples from each state: [(state after the first new step or None, end state)]."""
+        out: list[list[tuple[object, object]]] = []
+        for b in range(0, len(states), chunk):
+            part = states[b: b + chunk]
+            gens = policy.generate([state_text(task, s) for s in part], n=rollouts, temperature=temperature,
+                                   stop=stop, seed=rng.randrange(1 << 30))
+            for s, cs in zip(part, gens):
+                row = []
+                for c in cs:
+                    lines = [ln for ln in c.text.splitlines() if ln.strip()]
+                    first = task.apply(s, lines[0])[0] if lines else None
+                    end = first
+                    for ln in lines[1:]:
+                        if end is None or task.is_done(end):
+                            break
+                        nxt, _ = task.apply(end, ln)
+                        if nxt is None:
+                            break
+                        end = nxt
+                    row.append((first, end))
+                out.append(row)
+            if progress:
+                progress(len(part))
+        return out
+
+    def won(s) -> bool:
+        return s is not None and task.is_done(s) and task.is_goal(s)
+
+    def numbers(s) -> tuple:  # what a state's value depends on: the numbers left and the target
+        return s.values, s.problem.target
+
+    firsts = list({numbers(nxt): nxt for p in problems for _, nxt in task.moves(task.initial_state(p))}.values())
+    open1 = [s for s in firsts if not task.is_done(s)]
+    steps1 = dict(zip([s.key for s in open1], sample(open1, "line")))
+    seconds: dict[tuple, object] = {}
+    for s in open1:
+        for nxt, _ in steps1[s.key]:
+            if nxt is not None and not task.is_done(nxt):
+                seconds.setdefault(numbers(nxt), nxt)
+    open2 = list(seconds.values())
+    fin2 = dict(zip([numbers(s) for s in open2], sample(open2, "end")))
+
+    def label(s, wins: int) -> tuple[float, float, float]:
+        return wins / rollouts, 1.0 if wins else 0.0, 1.0 if task.state_solvable(s) else 0.0
+
+    out: list[Labeled] = []
+    for s1 in firsts:
+        if task.is_done(s1):  # finished in one step (Countdown): the verifier's verdict, no rollouts
+            v = 1.0 if won(s1) else 0.0
+            out.append(Labeled(s1.problem, s1.steps, (v,), (v,), (v,), v, (False,)))
+            continue
+        used: dict[tuple, int] = {}
+        wins1 = 0
+        for s2, _ in steps1[s1.key]:  # rollout j: sampled step j, then an unused finish from where it led
+            if s2 is None:
+                continue
+            if task.is_done(s2):
+                wins1 += won(s2)
+                continue
+            k = used.get(s2.key, 0)
+            used[s2.key] = k + 1
+            wins1 += won(fin2[numbers(s2)][k % rollouts][1])
+        a = label(s1, wins1)
+        nexts = list({n.key: n for n, _ in steps1[s1.key] if n is not None}.values())[:per_first]
+        if not nexts:
+            out.append(Labeled(s1.problem, s1.steps, (a[0],), (a[1],), (a[2],), 0.0, (True,)))
+            continue
+        for s2 in nexts:
+            if task.is_done(s2):
+                v = 1.0 if won(s2) else 0.0
+                out.append(Labeled(s1.problem, s2.steps, (a[0], v), (a[1], v), (a[2], v), v, (True, False)))
+                continue
+            fins = fin2[numbers(s2)]
+            b = label(s2, sum(won(e) for _, e in fins))
+            end = fins[0][1]
+            if end is not None:  # the finish was written from a state with the same numbers; replay it here
+                end, _ = task.parse_trace(s2.problem, "".join(x + "\n" for x in s2.steps + end.steps[len(s2.steps):]))
+            if end is None or not task.is_done(end):  # no valid finish written: the pair alone
+                out.append(Labeled(s1.problem, s2.steps, (a[0], b[0]), (a[1], b[1]), (a[2], b[2]), 0.0, (True, True)))
+                continue
+            k = len(end.steps) - len(s2.steps)
+            v = 1.0 if won(end) else 0.0
+            # after the second step only the finished end is labelled (by the verifier); steps in between
+            # (Countdown's longer solutions) carry no label
+            none = (None,) * (k - 1)
+            out.append(Labeled(s1.problem, end.steps, (a[0], b[0]) + none + (v,), (a[1], b[1]) + none + (v,),
+                               (a[2], b[2]) + none + (v,), v, (True, True) + (False,) * k))
+    return out
