@@ -61,6 +61,7 @@ def analyse(run: Path) -> dict:
     s["iterations"] = {r: read_jsonl(run / r / "metrics.jsonl") for r in ("truth", "rlhf")}
     finals = _finals(run)
     s["loved_losers"] = loved_losers(finals, cfg.get("loved", 6))
+    s["match_by_colour"] = _by_colour([f for f in finals if f["source"] == "match"])
     s["judge_agreement_by_source"] = {}
     for src in sorted({f["source"] for f in finals}):
         rows = [f for f in finals if f["source"] == src and f["rules_winner"] in (BLACK, WHITE)]
@@ -69,6 +70,20 @@ def analyse(run: Path) -> dict:
                 "boards": len(rows),
                 "agreement": round(float(np.mean([(f["rm_margin"] > 0) == (f["rules_winner"] == BLACK) for f in rows])), 4)}
     return s
+
+
+def _by_colour(rows: list[dict]) -> dict:
+    """The match split by the truth-trained side's colour: games, its wins, mean length, Black's mean real margin."""
+    out = {}
+    for colour, black in (("black", True), ("white", False)):
+        r = [f for f in rows if f["net_black"] == black]
+        if r:
+            mine = BLACK if black else WHITE
+            out[colour] = {"games": len(r), "truth_wins": sum(f["rules_winner"] == mine for f in r),
+                           "mean_moves": round(float(np.mean([f["moves"] for f in r])), 1),
+                           "mean_black_margin": round(float(np.mean([f["area_margin"] for f in r])), 2),
+                           "mean_stones": round(float(np.mean([f["board"].count("X") + f["board"].count("O") for f in r])), 1)}
+    return out
 
 
 def _board(ax, text: str, title: str) -> None:
@@ -194,8 +209,8 @@ def markdown(s: dict) -> str:
     t = s["timing"]
     lines = [f"# AlphaGo trained with RLHF: {n}×{n} Go, komi {c['komi']:g}", "",
              f"Run folder `{s['run']}`. Plots: `training.png`, `rm_vs_rules.png`, `loved_losers.png`, `matches.png`. "
-             f"Whole run: {t['gnugo']['wall_seconds']:.0f} s wall, {t['gnugo']['cpu_seconds']:.0f} s CPU of this process "
-             f"(the GTP engines of the GNU Go games run as child processes and are not in it).", "",
+             f"Whole run: {t['gnugo']['wall_seconds']:.0f} s wall, {t['gnugo']['cpu_seconds']:.0f} s CPU (this process and "
+             f"its finished child processes: {c.get('workers', 1)} worker processes, the GTP engines and GNU Go).", "",
              "## Raters and reward model", "",
              f"{c['pairs']} pairs of boards from random games (cut at a random move, or at the end with probability "
              f"{c['final_share']}), each compared for a random colour. Vibe rater: stones ×{c['vibe']['stones']}, "
@@ -238,7 +253,13 @@ def markdown(s: dict) -> str:
               f"as White {m['truth_wins_as_white']}.", "",
               f"Had the reward model judged these games, the truth-trained side would have scored "
               f"{m['judge_would_score_for_truth']['score']:.3f}; it agreed with the rules on "
-              f"{m['judge_agrees_with_rules']:.3f} of them.", ""]
+              f"{m['judge_agrees_with_rules']:.3f} of them.", "",
+              "| truth-trained plays | games | its wins | mean moves | Black's mean real margin | stones on the final board |",
+              "|---|---|---|---|---|---|"]
+    for colour, v in s["match_by_colour"].items():
+        lines.append(f"| {colour} | {v['games']} | {v['truth_wins']} | {v['mean_moves']} | {v['mean_black_margin']:+.2f} "
+                     f"| {v['mean_stones']} |")
+    lines += [""]
     for r, g in s["gnugo"].items():
         if g and "score" in g:
             glo, ghi = g["score_ci95"]
