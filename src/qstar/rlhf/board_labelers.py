@@ -22,6 +22,7 @@ from typing import Protocol, Sequence
 
 from qstar.core.errors import QstarError, check
 from qstar.games.go.rules import BLACK, EMPTY, WHITE, Position, neighbors
+from qstar.rlhf.go import prisoners
 from qstar.rlhf.labelers import Comparison
 
 COLOURS = {BLACK: "black", WHITE: "white"}
@@ -40,7 +41,6 @@ class Board:
 
     @staticmethod
     def of(pos: Position, final_margin: float | None = None) -> "Board":
-        from qstar.rlhf.go import prisoners
         return Board(pos.size, pos.board, prisoners(pos), final_margin)
 
 

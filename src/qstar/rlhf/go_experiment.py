@@ -74,12 +74,18 @@ class GoExperimentConfig:
 
     def __post_init__(self):
         check(5 <= self.size <= 9, f"--size must be 5..9 for this experiment, got {self.size}")
-        check(self.pairs >= 20 and 0 < self.heldout < 1, "pairs >= 20, heldout in (0, 1)")
-        check(self.iterations >= 1 and self.games >= 1 and self.sims >= 4, "iterations, games >= 1, sims >= 4")
-        check(self.match_games >= 2 and self.match_sims >= 1, "match_games >= 2, match_sims >= 1")
-        check(min(self.eval_games, self.gnugo_games, self.train_steps) >= 0 and self.threads >= 1,
-              "eval_games, gnugo_games, train_steps >= 0 and threads >= 1")
-        check(self.check_every >= 1 and self.workers >= 1, "check_every >= 1 and workers >= 1")
+        check(self.pairs >= 20, f"--pairs must be >= 20, got {self.pairs}")
+        check(0 < self.heldout < 1, f"heldout must be in (0, 1), got {self.heldout}")
+        check(self.iterations >= 1, f"--iterations must be >= 1, got {self.iterations}")
+        check(self.games >= 1, f"--games must be >= 1, got {self.games}")
+        check(self.sims >= 4, f"--sims must be >= 4 (a quarter of them on fast moves), got {self.sims}")
+        check(self.match_games >= 2, f"--match-games must be >= 2, got {self.match_games}")
+        check(self.match_sims >= 1 and self.eval_sims >= 1 and self.gnugo_sims >= 1, "simulation counts must be >= 1")
+        check(min(self.eval_games, self.gnugo_games, self.train_steps) >= 0,
+              "--eval-games, --gnugo-games and --train-steps must be >= 0")
+        check(self.threads >= 1, f"--threads must be >= 1, got {self.threads}")
+        check(self.check_every >= 1, f"--check-every must be >= 1, got {self.check_every}")
+        check(self.workers >= 1, f"--workers must be >= 1, got {self.workers}")
 
 
 # 1. boards ---------------------------------------------------------------------------------------

@@ -87,6 +87,8 @@ def _by_colour(rows: list[dict]) -> dict:
 
 
 def _board(ax, text: str, title: str) -> None:
+    """Draw a board (as written by ``board_text``) on a matplotlib axis."""
+    from matplotlib.patches import Circle
     b = parse_board(text)
     n = b.size
     ax.set_facecolor("#dcb35c")
@@ -96,8 +98,7 @@ def _board(ax, text: str, title: str) -> None:
     for p, v in enumerate(b.cells):
         if v:
             r, c = divmod(p, n)
-            ax.add_patch(__import__("matplotlib").patches.Circle((c, n - 1 - r), 0.45, zorder=2, ec="k",
-                                                                  fc="k" if v == BLACK else "w"))
+            ax.add_patch(Circle((c, n - 1 - r), 0.45, zorder=2, ec="k", fc="k" if v == BLACK else "w"))
     ax.set_xlim(-0.7, n - 0.3)
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_aspect("equal")
@@ -162,7 +163,7 @@ def plot(run: Path, s: dict) -> list[Path]:
         lo, hi = m["score_ci95"]
         ax.bar(i, m["score"], color="tab:blue" if i == 0 else "tab:gray")
         ax.errorbar(i, m["score"], yerr=[[m["score"] - lo], [hi - m["score"]]], color="k", capsize=4)
-        ax.text(i, 0.02, f"{m['wins']}-{m['draws']}-{m['losses']}", ha="center", fontsize=8, color="w")
+        ax.text(i + 0.05, m["score"] / 2 + 0.02, f"{m['wins']}-{m['draws']}-{m['losses']}", ha="left", fontsize=8)
     ax.axhline(0.5, color="k", ls=":", lw=0.8)
     ax.set_xticks(range(len(bars)))
     ax.set_xticklabels([b[0] for b in bars], fontsize=8)
