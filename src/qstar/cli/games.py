@@ -230,10 +230,13 @@ def bench_selfplay(game: str = typer.Option("connect4", help=f"One of: {', '.joi
                    model: Optional[Path] = typer.Option(None, help="Checkpoint (default: shipped or a fresh net)."),
                    sims: int = typer.Option(64, help="Simulations per move (both paths)."),
                    games: int = typer.Option(64, help="Games played at once on the batched path."),
-                   sequential_games: int = typer.Option(2, help="Games played one at a time on the slow path."),
-                   threads: int = typer.Option(1, help="Torch threads for both paths."),
+                   sequential_games: int = typer.Option(2, help="Games played one at a time on each slow path."),
+                   threads: int = typer.Option(1, help="Torch threads for all paths."),
+                   dict_search: bool = typer.Option(True, help="Also time the alpha-zero-general-style search "
+                                                    "(recursive, dicts keyed by board bytes)."),
                    json_out: bool = typer.Option(False, "--json", help=JSON_HELP)):
-    """Self-play positions/s: batched MCTS across many games vs one game and one position per network call."""
+    """Self-play positions/s: batched MCTS across many games vs one game and one position per network call
+    (our search, and a dict-based search written the way most Python AlphaZero projects do)."""
     from dataclasses import replace
 
     from qstar.games.registry import get_game
@@ -248,12 +251,14 @@ def bench_selfplay(game: str = typer.Option("connect4", help=f"One of: {', '.joi
     except ConfigError:
         net = PolicyValueNet(entry.net(g))
     cfg = replace(entry.loop.selfplay, fast_simulations=0, mcts=replace(entry.loop.selfplay.mcts, num_simulations=sims))
-    r = run(g, net, cfg, games, sequential_games)
+    r = run(g, net, cfg, games, sequential_games, dict_search=dict_search)
+    rows = [k for k in ("batched", "sequential", "dict_search") if r[k]]
     print_table(f"self-play speed, {game}, {sims} simulations/move, {r['parameters']:,} parameters, "
                 f"{r['torch_threads']} threads", ["path", "positions/s", "mean batch", "time in network", "games"],
                 [[k, r[k]["positions_per_second"], r[k]["mean_batch"], f"{100 * r[k]['network_share']:.0f}%", r[k]["games"]]
-                 for k in ("batched", "sequential")])
-    console.print(f"speedup {r['speedup']}x, peak memory {r['peak_memory_mb']} MB")
+                 for k in rows])
+    vs_dict = f", {r['speedup_vs_dict_search']}x vs dict_search" if r["dict_search"] else ""
+    console.print(f"speedup {r['speedup']}x vs sequential{vs_dict}, peak memory {r['peak_memory_mb']} MB")
     if json_out:
         emit_json(r)
 
