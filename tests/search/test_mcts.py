@@ -221,20 +221,22 @@ def test_vectorised_search_matches_the_plain_reference(game, openings):
     cfg = MCTSConfig(num_simulations=60, leaves_per_step=8)
     sims = [60, 7, 33, 60, 1, 60][:len(openings)]
     forest = Forest(game, capacity=16)  # small: the arrays grow during the search
-    fast = [Tree(game, start(o), forest=forest) for o in openings]
+    fast = [Tree(game, start(o), forest=forest) for o in openings]  # one forest: searched level by level
+    alone = [Tree(game, start(o), capacity=4) for o in openings]  # a forest each: the one-tree path
     slow = [Tree(game, start(o)) for o in openings]
     ev = HashedEvaluator(game)
     for _ in range(2):  # the second search continues on the kept subtree of the most visited move
         run_mcts(fast, ev, cfg, num_simulations=sims)
+        run_mcts(alone, ev, cfg, num_simulations=sims)
         reference_mcts(slow, ev, cfg, sims)
-        for f, s in zip(fast, slow):
-            assert visits_by_path(f) == visits_by_path(s)
-            assert np.allclose(f.W[f.root], s.W[s.root])
+        for f, o, s in zip(fast, alone, slow):
+            assert visits_by_path(f) == visits_by_path(s) == visits_by_path(o)
+            assert np.allclose(f.W[f.root], s.W[s.root]) and np.allclose(o.W[o.root], s.W[s.root])
             assert f.Nsum[f.root] == pytest.approx(f.N[f.root].sum())
             if not f.terminal[f.root]:
                 a = int(f.visit_counts().argmax())
-                f.advance(a)
-                s.advance(a)
+                for t in (f, o, s):
+                    t.advance(a)
     assert (forest.N[:forest.size] >= 0).all() and not forest.pending[:forest.size].any()
 
 

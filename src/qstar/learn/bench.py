@@ -107,9 +107,12 @@ def _dict_search_games(game: Game, evaluator: Evaluator, cfg: SelfPlayConfig, n_
     return moves
 
 
-def _run(game: Game, net, cfg: SelfPlayConfig, n_games: int, seed: int, cache: bool, dict_search: bool = False
-         ) -> dict:
-    ev = NetworkEvaluator(game, net, cache_size=100_000 if cache else 0, optimize=not dict_search)
+def _run(game: Game, net, cfg: SelfPlayConfig, n_games: int, seed: int, cache: bool, dict_search: bool = False,
+         device: str = "cpu") -> dict:
+    ev = NetworkEvaluator(game, net, cache_size=100_000 if cache else 0, optimize=not dict_search, device=device)
+    for batch in (1, 8):  # warm up (CUDA context, kernel choice), then count from zero
+        ev.forward([game.initial_state()] * batch)
+    ev.net_seconds, ev.calls, ev.positions = 0.0, 0, 0
     rng = np.random.default_rng(seed)
     t0, c0 = time.perf_counter(), time.process_time()
     if dict_search:
@@ -125,7 +128,7 @@ def _run(game: Game, net, cfg: SelfPlayConfig, n_games: int, seed: int, cache: b
 
 
 def bench_selfplay(game: Game, net: torch.nn.Module, cfg: SelfPlayConfig, batched_games: int = 64,
-                   sequential_games: int = 2, seed: int = 0, dict_search: bool = True) -> dict:
+                   sequential_games: int = 2, seed: int = 0, dict_search: bool = True, device: str = "cpu") -> dict:
     """All paths play full self-play games with the same network and simulations per move.
 
     - batched: ``batched_games`` games at once, ``leaves_per_step`` leaves per tree, one network call
@@ -133,15 +136,17 @@ def bench_selfplay(game: Game, net: torch.nn.Module, cfg: SelfPlayConfig, batche
     - sequential: one game at a time, one leaf per network call, no cache (our search otherwise);
     - dict_search (if asked): ``DictMCTS``, one game at a time, one position per call of the eager module.
 
-    ``network_share`` is the share of each path's wall time spent inside the network's forward pass.
+    ``network_share`` is the share of each path's wall time spent inside the network's forward pass
+    (on ``device``, results copied back included).
     """
     net.eval()
     seq_cfg = replace(cfg, parallel_games=1, mcts=replace(cfg.mcts, leaves_per_step=1))
     bat_cfg = replace(cfg, parallel_games=batched_games)
-    sequential = _run(game, net, seq_cfg, sequential_games, seed, cache=False)
-    dict_row = _run(game, net, cfg, sequential_games, seed, cache=False, dict_search=True) if dict_search else None
-    batched = _run(game, net, bat_cfg, batched_games, seed, cache=True)
-    out = {"game": game.name, "simulations": cfg.mcts.num_simulations,
+    sequential = _run(game, net, seq_cfg, sequential_games, seed, cache=False, device=device)
+    dict_row = (_run(game, net, cfg, sequential_games, seed, cache=False, dict_search=True, device=device)
+                if dict_search else None)
+    batched = _run(game, net, bat_cfg, batched_games, seed, cache=True, device=device)
+    out = {"game": game.name, "simulations": cfg.mcts.num_simulations, "device": device,
            "parameters": sum(p.numel() for p in net.parameters()), "torch_threads": torch.get_num_threads(),
            "batched": batched, "sequential": sequential, "dict_search": dict_row,
            "speedup": round(batched["positions_per_second"] / sequential["positions_per_second"], 2),

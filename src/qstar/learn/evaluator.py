@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import OrderedDict
 from typing import Sequence
@@ -24,9 +25,10 @@ class NetworkEvaluator:
     Counts positions, calls and seconds spent inside the network.
     """
 
-    def __init__(self, game: Game, net: torch.nn.Module, cache_size: int = 100_000, optimize: bool = True):
+    def __init__(self, game: Game, net: torch.nn.Module, cache_size: int = 100_000, optimize: bool = True,
+                 device: str = "cpu"):
         self.game, self.net = game, net
-        self.cache_size, self.optimize = cache_size, optimize
+        self.cache_size, self.optimize, self.device = cache_size, optimize, torch.device(device)
         self.cache: OrderedDict = OrderedDict()
         self.net_seconds = 0.0
         self.calls = 0
@@ -38,24 +40,29 @@ class NetworkEvaluator:
         """Take the network's current weights and forget cached results."""
         self.net.eval()
         fuse = getattr(self.net, "fused_for_inference", None)
-        self.infer = fuse().to(memory_format=torch.channels_last) if self.optimize and fuse else self.net
+        self.channels_last = bool(self.optimize and fuse)
+        if self.channels_last:
+            self.infer = fuse().to(self.device, memory_format=torch.channels_last)
+        else:  # the module as it is (a copy if it must move to another device: the caller's stays put)
+            on = next(self.net.parameters(), torch.empty(0)).device
+            self.infer = self.net if on == self.device else copy.deepcopy(self.net).to(self.device)
         self.cache.clear()
 
     @torch.inference_mode()
     def forward(self, states: Sequence) -> tuple[np.ndarray, np.ndarray]:
         """Raw network output: (masked priors [B, A], values [B]), no cache."""
         x = torch.from_numpy(self.game.encode(states))
-        if self.infer is not self.net:
+        if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        masks = np.stack([self.game.legal_mask(s) for s in states])
+        masks = torch.from_numpy(np.stack([self.game.legal_mask(s) for s in states]))
         t0 = time.perf_counter()
-        logits, values = self.infer(x)
-        logits = logits.masked_fill(~torch.from_numpy(masks), float("-inf"))
-        priors = torch.softmax(logits, dim=1).nan_to_num_(0.0).numpy()
+        logits, values = self.infer(x.to(self.device))
+        logits = logits.masked_fill(~masks.to(self.device), float("-inf"))
+        priors = torch.softmax(logits, dim=1).nan_to_num_(0.0).cpu().numpy()  # .cpu() waits for the device
         self.net_seconds += time.perf_counter() - t0
         self.calls += 1
         self.positions += len(states)
-        return priors, values.numpy().astype(np.float32)
+        return priors, values.cpu().numpy().astype(np.float32)
 
     def __call__(self, states: Sequence) -> Evaluation:
         if not self.cache_size:

@@ -16,6 +16,7 @@ The search is a function of its inputs: ``run_mcts(trees, evaluator, config, rng
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -148,14 +149,17 @@ def _backup(f: Forest, leaves: np.ndarray, p: _Paths, values: np.ndarray, vl: fl
 
 def _expand(f: Forest, nodes: np.ndarray, priors: np.ndarray, values: np.ndarray, cfg: MCTSConfig) -> None:
     """Store the evaluator's priors (renormalised over legal moves; uniform if they give the legal moves no
-    mass) and values for ``nodes`` [B] (distinct)."""
+    mass) and values for ``nodes`` [B] (distinct, none of their edges visited yet)."""
     g = f.game
-    legal = np.stack([g.legal_mask(f.states[n]) for n in nodes])  # (B, A)
+    legal = np.array([g.legal_mask(f.states[n]) for n in nodes])  # (B, A)
     p = np.where(legal, priors, 0.0)
     s = p.sum(axis=1, keepdims=True)
-    uniform = legal / np.maximum(legal.sum(axis=1, keepdims=True), 1)
+    if (s > 0).all():
+        p /= s
+    else:
+        p = np.where(s > 0, p / np.where(s > 0, s, 1.0), legal / np.maximum(legal.sum(axis=1, keepdims=True), 1))
     f.legal[nodes] = legal
-    f.P[nodes] = np.where(s > 0, p / np.where(s > 0, s, 1.0), uniform)
+    f.P[nodes] = p
     f.value[nodes] = values
     f.Q[nodes] = np.where(legal, (f.value[nodes] - cfg.fpu_reduction)[:, None], -np.inf)  # nothing visited yet
     f.C[nodes] = _exploration(f.Nsum[nodes], cfg)
@@ -219,6 +223,74 @@ def _select_step(f: Forest, roots: np.ndarray, remaining: np.ndarray, cfg: MCTSC
     return np.concatenate(out_leaves), _Paths.concat(out_paths, offsets)
 
 
+# -- one tree alone (a forest searched for a single tree): the same steps, node by node in plain Python --------
+# For one tree NumPy's per-call cost outweighs the work of a level, and one leaf per network call (``qstar
+# play``, the strict baseline of ``qstar bench``) must not pay for the vectorisation. Same arithmetic on the
+# same stored Q, P, N, C, so the same choices (tests/search/test_mcts.py).
+
+def _update_edge(f: Forest, x: int, a: int, dn: float, dw: float, cfg: MCTSConfig) -> None:
+    """N += dn and W += dw on edge (x, a), Nsum += dn on x, then Q and C refreshed as ``_refresh`` does."""
+    stats = f.stats
+    n = stats[x, 0, a] + dn
+    w = stats[x, 3, a] + dw
+    stats[x, 0, a], stats[x, 3, a] = n, w
+    stats[x, 1, a] = w / n if n > 0 else f.value[x] - cfg.fpu_reduction
+    total = f.Nsum[x] + dn
+    f.Nsum[x] = total
+    f.C[x] = (math.log((1.0 + cfg.c_puct_base + total) / cfg.c_puct_base) + cfg.c_puct_init) * math.sqrt(max(total, 1.0))
+
+
+def _backup_one(f: Forest, leaf: int, path: list[tuple[int, int]], value: float, vl: float, cfg: MCTSConfig) -> None:
+    player = f.to_play[leaf]
+    for x, a in path:
+        _update_edge(f, x, a, 1.0 - vl, (value if f.to_play[x] == player else -value) + vl, cfg)
+
+
+def _expand_one(f: Forest, node: int, prior: np.ndarray, value: float, cfg: MCTSConfig) -> None:
+    legal = f.game.legal_mask(f.states[node])
+    p = np.where(legal, prior, 0.0)
+    s = p.sum()
+    f.legal[node] = legal
+    f.P[node] = p / s if s > 0 else legal / max(legal.sum(), 1)
+    f.value[node] = value
+    f.Q[node] = np.where(legal, f.value[node] - cfg.fpu_reduction, -np.inf)
+    f.C[node] = _exploration(f.Nsum[node], cfg)
+    f.expanded[node] = True
+    f.pending[node] = False
+
+
+def _select_step_one(f: Forest, root: int, remaining: np.ndarray, cfg: MCTSConfig
+                     ) -> tuple[list[int], list[list[tuple[int, int]]]]:
+    """``_select_step`` for a single tree: returns the leaves to evaluate and their paths [(node, action)]."""
+    vl = cfg.virtual_loss
+    leaves, paths = [], []
+    for _ in range(min(int(remaining[0]), cfg.leaves_per_step)):
+        node, path = root, []
+        while f.expanded[node]:
+            n, q, p, _ = f.stats[node].tolist()
+            c = float(f.C[node])
+            best, a = -math.inf, -1
+            for i in range(len(n)):
+                score = q[i] + c * p[i] / (1.0 + n[i])
+                if score > best:
+                    best, a = score, i
+            path.append((node, a))
+            child = int(f.children[node, a])
+            node = child if child >= 0 else f.child(node, a)
+        if f.pending[node]:
+            break
+        remaining[0] -= 1
+        if f.terminal[node]:
+            _backup_one(f, node, path, float(f.value[node]), 0.0, cfg)
+            continue
+        for x, a in path:
+            _update_edge(f, x, a, vl, -vl, cfg)
+        f.pending[node] = True
+        leaves.append(node)
+        paths.append(path)
+    return leaves, paths
+
+
 def run_mcts(trees: Sequence[Tree], evaluator: Evaluator, cfg: MCTSConfig,
              rng: np.random.Generator | None = None, add_noise: bool = False,
              num_simulations: Sequence[int] | None = None) -> None:
@@ -238,8 +310,9 @@ def run_mcts(trees: Sequence[Tree], evaluator: Evaluator, cfg: MCTSConfig,
         ev = evaluator([trees[i].root_state for part in fresh for i in part])
         start = 0
         for (f, _), part in zip(groups, fresh):
-            _expand(f, np.array([trees[i].root for i in part], np.int64), ev.priors[start:start + len(part)],
-                    ev.values[start:start + len(part)], cfg)
+            if part:
+                _expand(f, np.array([trees[i].root for i in part], np.int64), ev.priors[start:start + len(part)],
+                        ev.values[start:start + len(part)], cfg)
             start += len(part)
     if add_noise:
         for t in trees:
@@ -251,7 +324,7 @@ def run_mcts(trees: Sequence[Tree], evaluator: Evaluator, cfg: MCTSConfig,
         selected = []
         for (f, idx), r in zip(groups, roots):
             rem = remaining[idx]
-            selected.append(_select_step(f, r, rem, cfg))
+            selected.append(_select_step(f, r, rem, cfg) if len(r) > 1 else _select_step_one(f, int(r[0]), rem, cfg))
             remaining[idx] = rem
         states = [f.states[n] for (f, _), (leaves, _) in zip(groups, selected) for n in leaves]
         if not states:
@@ -261,7 +334,11 @@ def run_mcts(trees: Sequence[Tree], evaluator: Evaluator, cfg: MCTSConfig,
         for (f, _), (leaves, paths) in zip(groups, selected):
             p, v = ev.priors[start:start + len(leaves)], ev.values[start:start + len(leaves)]
             start += len(leaves)
-            if len(leaves):
+            if isinstance(paths, list):  # one tree
+                for leaf, path, pi, vi in zip(leaves, paths, p, v.tolist()):
+                    _expand_one(f, leaf, pi, vi, cfg)
+                    _backup_one(f, leaf, path, vi, cfg.virtual_loss, cfg)
+            elif len(leaves):
                 _expand(f, leaves, p, v, cfg)
                 _backup(f, leaves, paths, v, cfg.virtual_loss, cfg)
 
