@@ -230,7 +230,7 @@ def bench_selfplay(game: str = typer.Option("connect4", help=f"One of: {', '.joi
                    model: Optional[Path] = typer.Option(None, help="Checkpoint (default: shipped or a fresh net)."),
                    sims: int = typer.Option(64, help="Simulations per move (both paths)."),
                    games: int = typer.Option(64, help="Games played at once on the batched path."),
-                   sequential_games: int = typer.Option(2, help="Games played one at a time on each slow path."),
+                   sequential_games: int = typer.Option(4, help="Games played one at a time on each slow path."),
                    threads: int = typer.Option(1, help="Torch threads for all paths."),
                    dict_search: bool = typer.Option(True, help="Also time the alpha-zero-general-style search "
                                                     "(recursive, dicts keyed by board bytes)."),
