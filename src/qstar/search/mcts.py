@@ -9,7 +9,9 @@ Trees that share a ``Forest`` are searched in lockstep: the k-th leaf of every t
 together, one tree level at a time, so a whole level costs a few NumPy operations over all trees
 instead of a Python loop per node (per tree the order of selections, and so the virtual losses each
 selection sees, is exactly that of searching the trees one after another). Expansion and backup are
-vectorised the same way.
+vectorised the same way. The forest stores each edge's Q and each node's PUCT factor C and refreshes them
+where a backup or a virtual loss changes N or W, so a level computes only Q + C * P / (1 + N). A forest
+holding a single tree is searched node by node in plain Python instead (same arithmetic, same choices).
 
 The search is a function of its inputs: ``run_mcts(trees, evaluator, config, rng, add_noise)``.
 """

@@ -93,7 +93,8 @@ class Forest:
     def compact(self, trees: Sequence["Tree"]) -> None:
         """Keep only the subtrees under the roots of ``trees`` (renumbered, roots updated); every other node
         of the forest is freed, so any other tree in it becomes invalid. Self-play calls this between moves:
-        finished games and the branches not played leave nothing behind."""
+        finished games and the branches not played leave nothing behind. If what is kept still fills over a
+        quarter of the capacity, the capacity doubles, so that compacting stays rare."""
         keep = np.zeros(self.size, bool)
         frontier = np.array([t.root for t in trees], np.int64)
         while len(frontier):  # a tree: each node is reached once
@@ -113,6 +114,8 @@ class Forest:
         self.size = n
         for t in trees:
             t.root = int(remap[t.root])
+        if n > self.capacity // 4:
+            self._resize(2 * self.capacity)
 
 
 class Tree:
