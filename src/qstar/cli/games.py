@@ -230,10 +230,14 @@ def bench_selfplay(game: str = typer.Option("connect4", help=f"One of: {', '.joi
                    model: Optional[Path] = typer.Option(None, help="Checkpoint (default: shipped or a fresh net)."),
                    sims: int = typer.Option(64, help="Simulations per move (both paths)."),
                    games: int = typer.Option(64, help="Games played at once on the batched path."),
-                   sequential_games: int = typer.Option(2, help="Games played one at a time on the slow path."),
-                   threads: int = typer.Option(1, help="Torch threads for both paths."),
+                   sequential_games: int = typer.Option(4, help="Games played one at a time on each slow path."),
+                   threads: int = typer.Option(1, help="Torch threads for all paths."),
+                   dict_search: bool = typer.Option(True, help="Also time the alpha-zero-general-style search "
+                                                    "(recursive, dicts keyed by board bytes)."),
+                   device: str = typer.Option("cpu", help="Torch device for the network: cpu, cuda, cuda:1, ..."),
                    json_out: bool = typer.Option(False, "--json", help=JSON_HELP)):
-    """Self-play positions/s: batched MCTS across many games vs one game and one position per network call."""
+    """Self-play positions/s: batched MCTS across many games vs one game and one position per network call
+    (our search, and a dict-based search written the way most Python AlphaZero projects do)."""
     from dataclasses import replace
 
     from qstar.games.registry import get_game
@@ -248,14 +252,30 @@ def bench_selfplay(game: str = typer.Option("connect4", help=f"One of: {', '.joi
     except ConfigError:
         net = PolicyValueNet(entry.net(g))
     cfg = replace(entry.loop.selfplay, fast_simulations=0, mcts=replace(entry.loop.selfplay.mcts, num_simulations=sims))
-    r = run(g, net, cfg, games, sequential_games)
+    r = run(g, net, cfg, games, sequential_games, dict_search=dict_search, device=_device(device))
+    rows = [k for k in ("batched", "sequential", "dict_search") if r[k]]
     print_table(f"self-play speed, {game}, {sims} simulations/move, {r['parameters']:,} parameters, "
-                f"{r['torch_threads']} threads", ["path", "positions/s", "mean batch", "time in network", "games"],
+                f"{r['torch_threads']} threads, network on {r['device']}", ["path", "positions/s", "mean batch", "time in network", "games"],
                 [[k, r[k]["positions_per_second"], r[k]["mean_batch"], f"{100 * r[k]['network_share']:.0f}%", r[k]["games"]]
-                 for k in ("batched", "sequential")])
-    console.print(f"speedup {r['speedup']}x, peak memory {r['peak_memory_mb']} MB")
+                 for k in rows])
+    vs_dict = f", {r['speedup_vs_dict_search']}x vs dict_search" if r["dict_search"] else ""
+    console.print(f"speedup {r['speedup']}x vs sequential{vs_dict}, peak memory {r['peak_memory_mb']} MB")
     if json_out:
         emit_json(r)
+
+
+def _device(name: str) -> str:
+    """A torch device the network can run on, or a ConfigError naming what this machine has."""
+    import torch
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {name!r}; use cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
+        raise ConfigError(f"device {name!r} is not available here ({torch.cuda.device_count()} CUDA devices); use cpu")
+    if dev.type not in ("cpu", "cuda"):
+        raise ConfigError(f"device {name!r} is not supported; use cpu, cuda or cuda:N")
+    return name
 
 
 def demo(run_dir: Path = typer.Option(Path("runs/demo"), help="Where the tic-tac-toe run goes."),

@@ -9,7 +9,7 @@ import numpy as np
 from qstar.core.errors import check
 from qstar.core.evaluator import Evaluator
 from qstar.core.game import Game
-from qstar.search import MCTSConfig, Tree, choose_action, run_mcts
+from qstar.search import Forest, MCTSConfig, Tree, choose_action, run_mcts
 
 
 @dataclass(frozen=True)
@@ -41,15 +41,20 @@ class GameRecord:
 
 def play_games(game: Game, evaluator: Evaluator, cfg: SelfPlayConfig, n_games: int,
                rng: np.random.Generator, progress=lambda n=1, **kw: None) -> list[GameRecord]:
-    """Play ``n_games`` of self-play, ``cfg.parallel_games`` at a time."""
+    """Play ``n_games`` of self-play, ``cfg.parallel_games`` at a time.
+
+    All trees live in one forest, so the search selects across the games with array operations; the
+    forest is compacted whenever it is half full (only the subtrees under the live games' roots stay)."""
     records: list[GameRecord] = []
     started = 0
     live: list[dict] = []
+    forest = Forest(game, capacity=max(256, 2 * min(cfg.parallel_games, n_games) * (cfg.mcts.num_simulations + 1)))
 
     def start() -> dict:
         nonlocal started
         started += 1
-        return {"tree": Tree(game, game.initial_state()), "states": [], "pis": [], "players": [], "moves": []}
+        return {"tree": Tree(game, game.initial_state(), forest=forest), "states": [], "pis": [], "players": [],
+                "moves": []}
 
     while len(live) < min(cfg.parallel_games, n_games):
         live.append(start())
@@ -73,7 +78,7 @@ def play_games(game: Game, evaluator: Evaluator, cfg: SelfPlayConfig, n_games: i
             if cfg.reuse_tree:
                 tree.advance(a)
             else:
-                g["tree"] = tree = Tree(game, game.next_state(state, a))
+                g["tree"] = tree = Tree(game, game.next_state(state, a), forest=forest)
             final = tree.root_state
             if game.is_terminal(final):
                 records.append(_finish(game, g, final))
@@ -83,6 +88,8 @@ def play_games(game: Game, evaluator: Evaluator, cfg: SelfPlayConfig, n_games: i
             else:
                 still.append(g)
         live = still
+        if forest.size > forest.capacity // 2:
+            forest.compact([g["tree"] for g in live])
     return records
 
 

@@ -5,6 +5,14 @@ selections apart), sends all of them to the evaluator in one call, then expands 
 One tree and one leaf per step is the slow path (one position per network call) that
 ``qstar bench`` compares against.
 
+Trees that share a ``Forest`` are searched in lockstep: the k-th leaf of every tree is selected
+together, one tree level at a time, so a whole level costs a few NumPy operations over all trees
+instead of a Python loop per node (per tree the order of selections, and so the virtual losses each
+selection sees, is exactly that of searching the trees one after another). Expansion and backup are
+vectorised the same way. The forest stores each edge's Q and each node's PUCT factor C and refreshes them
+where a backup or a virtual loss changes N or W, so a level computes only Q + C * P / (1 + N). A forest
+holding a single tree is searched node by node in plain Python instead (same arithmetic, same choices).
+
 The search is a function of its inputs: ``run_mcts(trees, evaluator, config, rng, add_noise)``.
 """
 
@@ -18,7 +26,7 @@ import numpy as np
 
 from qstar.core.errors import check
 from qstar.core.evaluator import Evaluator
-from qstar.search.tree import Tree
+from qstar.search.tree import Forest, Tree
 
 
 @dataclass(frozen=True)
@@ -40,76 +48,249 @@ class MCTSConfig:
         check(self.dirichlet_alpha > 0, f"dirichlet_alpha must be > 0, got {self.dirichlet_alpha}")
 
 
-def _select_action(tree: Tree, node: int, cfg: MCTSConfig) -> int:
-    """argmax over legal a of Q(a) + c(N) * P(a) * sqrt(N) / (1 + N(a)); unvisited edges get Q = FPU.
-
-    A plain loop over Python floats: for a few dozen actions it is about 4x faster than NumPy calls on
-    rows this small (this function is the hot spot of the search)."""
-    total = float(tree.Nsum[node])
-    c = (math.log((1.0 + total + cfg.c_puct_base) / cfg.c_puct_base) + cfg.c_puct_init) * math.sqrt(max(total, 1.0))
-    fpu = float(tree.value[node]) - cfg.fpu_reduction
-    best, best_a = -math.inf, -1
-    for a, (n, w, p, pen) in enumerate(zip(tree.N[node].tolist(), tree.W[node].tolist(), tree.P[node].tolist(),
-                                           tree.illegal[node].tolist())):
-        score = (w / n if n > 0 else fpu) + c * p / (1.0 + n) + pen
-        if score > best:
-            best, best_a = score, a
-    return best_a
+def _exploration(total: np.ndarray, cfg: MCTSConfig) -> np.ndarray:
+    """PUCT's c(N) * sqrt(N) for node visit totals N: c(N) = log((1 + N + base) / base) + init (AlphaZero)."""
+    return (np.log((1.0 + cfg.c_puct_base + total) / cfg.c_puct_base) + cfg.c_puct_init) * np.sqrt(np.maximum(total, 1.0))
 
 
-def _select_leaf(tree: Tree, cfg: MCTSConfig) -> tuple[int, list[tuple[int, int]]] | None:
-    """Walk from the root to a leaf, applying virtual loss. Returns (leaf, path), or None if the walk
-    ran into a leaf already waiting for the evaluator (its virtual loss is undone)."""
-    node, path, vl = tree.root, [], cfg.virtual_loss
-    while tree.expanded[node] and not tree.terminal[node]:
-        a = _select_action(tree, node, cfg)
-        path.append((node, a))
-        tree.N[node, a] += vl
-        tree.Nsum[node] += vl
-        tree.W[node, a] -= vl
-        node = tree.child(node, a)
-    if tree.pending[node]:
-        for p, a in path:
-            tree.N[p, a] -= vl
-            tree.Nsum[p] -= vl
-            tree.W[p, a] += vl
-        return None
-    return node, path
+def _refresh(f: Forest, node: np.ndarray, action: np.ndarray, cfg: MCTSConfig) -> None:
+    """Recompute Q (W/N, or FPU while N = 0) on edges and C on their nodes after their N or W changed."""
+    n, w = f.N[node, action], f.W[node, action]
+    f.Q[node, action] = np.where(n > 0, w / np.where(n > 0, n, 1.0), f.value[node] - cfg.fpu_reduction)
+    f.C[node] = _exploration(f.Nsum[node], cfg)
 
 
-def _backup(tree: Tree, leaf: int, path: list[tuple[int, int]], value: float, vl: float) -> None:
-    """``value`` is for the player to move at ``leaf``; flipped whenever the player to move changes."""
-    child_player = tree.to_play[leaf]
-    for node, a in reversed(path):
-        if tree.to_play[node] != child_player:
-            value = -value
-        child_player = tree.to_play[node]
-        tree.N[node, a] += 1.0 - vl
-        tree.Nsum[node] += 1.0 - vl
-        tree.W[node, a] += value + vl
+def _sync(f: Forest, cfg: MCTSConfig) -> None:
+    """Make Q and C of the whole forest follow ``cfg``'s constants if they were computed with others."""
+    key = (cfg.c_puct_init, cfg.c_puct_base, cfg.fpu_reduction)
+    if f.derived_for == key:
+        return
+    k = f.size
+    n, w = f.N[:k], f.W[:k]
+    fpu = (f.value[:k] - cfg.fpu_reduction)[:, None]
+    f.Q[:k] = np.where(f.legal[:k], np.where(n > 0, w / np.where(n > 0, n, 1.0), fpu), -np.inf)
+    f.C[:k] = _exploration(f.Nsum[:k], cfg)
+    f.derived_for = key
 
 
-def _expand(tree: Tree, node: int, priors: np.ndarray, value: float) -> None:
-    legal = tree.game.legal_mask(tree.states[node])
-    tree.legal[node] = legal
-    tree.illegal[node] = np.where(legal, 0.0, -np.inf)
+def puct_actions(f: Forest, nodes: np.ndarray) -> np.ndarray:
+    """[K] argmax over a of Q(a) + C * P(a) / (1 + N(a)) for each of ``nodes`` [K]: PUCT, with
+    C = c(N) * sqrt(N) and Q = -inf on illegal moves kept up to date in the forest. Ties go to the lowest a."""
+    s = f.stats[nodes, :3]  # (K, 3, A): N, Q, P
+    return (s[:, 1] + f.C[nodes][:, None] * s[:, 2] / (1.0 + s[:, 0])).argmax(axis=1)
+
+
+@dataclass
+class _Paths:
+    """The edges walked by a set of selections, flattened: edge e is (node[e], action[e]) on the path of
+    leaf number ``leaf[e]`` (an index into the leaves of the same set)."""
+    node: np.ndarray
+    action: np.ndarray
+    leaf: np.ndarray
+
+    def take(self, keep_leaf: np.ndarray) -> "_Paths":
+        """The paths of the leaves where ``keep_leaf`` (bool, one per leaf) holds, renumbered 0.. in order."""
+        keep = keep_leaf[self.leaf]
+        return _Paths(self.node[keep], self.action[keep], (np.cumsum(keep_leaf) - 1)[self.leaf[keep]])
+
+    @staticmethod
+    def concat(parts: Sequence["_Paths"], offsets: Sequence[int]) -> "_Paths":
+        if not parts:
+            e = np.zeros(0, np.int64)
+            return _Paths(e, e, e)
+        return _Paths(np.concatenate([p.node for p in parts]), np.concatenate([p.action for p in parts]),
+                      np.concatenate([p.leaf + o for p, o in zip(parts, offsets)]))
+
+
+def _select(f: Forest, roots: np.ndarray, cfg: MCTSConfig) -> tuple[np.ndarray, _Paths]:
+    """One walk from each of ``roots`` [K] (distinct trees) down to a leaf, all walks a level at a time.
+    Applies no virtual loss: a walk never comes back to a node it left, so its own virtual loss could not
+    change its choices; the caller applies it to the walks it keeps. Returns the leaves [K] and paths."""
+    nodes = roots
+    levels = []
+    while True:
+        inner = f.expanded[nodes]  # walks still going (a leaf is unexpanded: new, pending or terminal)
+        if not inner.any():
+            break
+        a = puct_actions(f, nodes)
+        child = np.where(inner, f.children[nodes, a], nodes)
+        new = child < 0
+        if new.any():  # first visit: create the children (may grow the forest's arrays)
+            for j in new.nonzero()[0]:
+                child[j] = f.child(int(nodes[j]), int(a[j]))
+        levels.append((nodes, a, inner))
+        nodes = child
+    if not levels:
+        return nodes, _Paths.concat([], [])
+    node, action, inner = (np.array(x) for x in zip(*levels))  # (depth, K)
+    depth, leaf = inner.nonzero()
+    return nodes, _Paths(node[depth, leaf], action[depth, leaf], leaf)
+
+
+def _add_virtual_loss(f: Forest, p: _Paths, cfg: MCTSConfig) -> None:
+    """Paths of distinct trees: no edge appears twice, so plain fancy indexing adds them all."""
+    vl = cfg.virtual_loss
+    f.N[p.node, p.action] += vl
+    f.Nsum[p.node] += vl
+    f.W[p.node, p.action] -= vl
+    _refresh(f, p.node, p.action, cfg)
+
+
+def _backup(f: Forest, leaves: np.ndarray, p: _Paths, values: np.ndarray, vl: float, cfg: MCTSConfig) -> None:
+    """``values`` [L] are for the player to move at each leaf; on each edge of its path the value is
+    flipped when the player at the edge's node is not the leaf's (two players take turns, or one plays
+    alone). ``vl`` is the virtual loss the paths carry, undone here. Edges may repeat (several leaves of
+    one tree): np.add.at accumulates every one."""
+    v = values.astype(np.float64)[p.leaf]
+    same = f.to_play[p.node] == f.to_play[leaves[p.leaf]]
+    np.add.at(f.N, (p.node, p.action), 1.0 - vl)
+    np.add.at(f.Nsum, p.node, 1.0 - vl)
+    np.add.at(f.W, (p.node, p.action), np.where(same, v, -v) + vl)
+    _refresh(f, p.node, p.action, cfg)
+
+
+def _expand(f: Forest, nodes: np.ndarray, priors: np.ndarray, values: np.ndarray, cfg: MCTSConfig) -> None:
+    """Store the evaluator's priors (renormalised over legal moves; uniform if they give the legal moves no
+    mass) and values for ``nodes`` [B] (distinct, none of their edges visited yet)."""
+    g = f.game
+    legal = np.array([g.legal_mask(f.states[n]) for n in nodes])  # (B, A)
     p = np.where(legal, priors, 0.0)
-    s = p.sum()
-    tree.P[node] = p / s if s > 0 else legal / max(legal.sum(), 1)
-    tree.value[node] = value
-    tree.expanded[node] = True
-    tree.pending[node] = False
+    s = p.sum(axis=1, keepdims=True)
+    if (s > 0).all():
+        p /= s
+    else:
+        p = np.where(s > 0, p / np.where(s > 0, s, 1.0), legal / np.maximum(legal.sum(axis=1, keepdims=True), 1))
+    f.legal[nodes] = legal
+    f.P[nodes] = p
+    f.value[nodes] = values
+    f.Q[nodes] = np.where(legal, (f.value[nodes] - cfg.fpu_reduction)[:, None], -np.inf)  # nothing visited yet
+    f.C[nodes] = _exploration(f.Nsum[nodes], cfg)
+    f.expanded[nodes] = True
+    f.pending[nodes] = False
 
 
 def add_root_noise(tree: Tree, cfg: MCTSConfig, rng: np.random.Generator) -> None:
     """Mix Dirichlet noise into the root's priors, once per root (self-play only)."""
     if tree.noised or cfg.noise_weight == 0.0 or tree.terminal[tree.root]:
         return
-    legal = tree.legal[tree.root]
-    noise = np.zeros_like(tree.P[tree.root])
+    P, root = tree.forest.P, tree.root
+    legal = tree.forest.legal[root]
+    noise = np.zeros_like(P[root])
     noise[legal] = rng.dirichlet([cfg.dirichlet_alpha] * int(legal.sum()))
-    tree.P[tree.root] = (1 - cfg.noise_weight) * tree.P[tree.root] + cfg.noise_weight * noise
+    P[root] = (1 - cfg.noise_weight) * P[root] + cfg.noise_weight * noise
     tree.noised = True
+
+
+def _by_forest(trees: Sequence[Tree]) -> list[tuple[Forest, np.ndarray]]:
+    """Indices of ``trees`` grouped by the forest they live in, in order of first appearance."""
+    groups: dict[int, tuple[Forest, list[int]]] = {}
+    for i, t in enumerate(trees):
+        groups.setdefault(id(t.forest), (t.forest, []))[1].append(i)
+    return [(f, np.array(idx)) for f, idx in groups.values()]
+
+
+def _select_step(f: Forest, roots: np.ndarray, remaining: np.ndarray, cfg: MCTSConfig
+                 ) -> tuple[np.ndarray, _Paths]:
+    """Up to ``leaves_per_step`` selections per tree (``roots`` [T] of one forest), round by round: the
+    k-th selection of every tree together, each seeing the virtual loss of the tree's earlier ones. A
+    selection that ends on a terminal node is backed up at once; one that runs into a leaf already waiting
+    for the evaluator ends that tree's step. Decrements ``remaining`` [T] in place; returns the leaves to
+    evaluate and their paths (with virtual loss applied)."""
+    vl = cfg.virtual_loss
+    quota = np.minimum(remaining, cfg.leaves_per_step)
+    live = np.flatnonzero(quota > 0)
+    out_leaves, out_paths, offsets, n_out = [], [], [], 0
+    for k in range(int(quota.max(initial=0))):
+        live = live[quota[live] > k]
+        if not len(live):
+            break
+        leaves, paths = _select(f, roots[live], cfg)
+        clash = f.pending[leaves]
+        done = f.terminal[leaves]  # a terminal node is never pending
+        if done.any():
+            _backup(f, leaves[done], paths.take(done), f.value[leaves[done]], 0.0, cfg)
+        new = ~done & ~clash
+        if new.any():
+            kept = paths.take(new)
+            _add_virtual_loss(f, kept, cfg)
+            f.pending[leaves[new]] = True
+            out_leaves.append(leaves[new])
+            out_paths.append(kept)
+            offsets.append(n_out)
+            n_out += int(new.sum())
+        live = live[~clash]
+        remaining[live] -= 1
+    if not out_leaves:
+        return np.zeros(0, np.int64), _Paths.concat([], [])
+    return np.concatenate(out_leaves), _Paths.concat(out_paths, offsets)
+
+
+# -- one tree alone (a forest searched for a single tree): the same steps, node by node in plain Python --------
+# For one tree NumPy's per-call cost outweighs the work of a level, and one leaf per network call (``qstar
+# play``, the strict baseline of ``qstar bench``) must not pay for the vectorisation. Same arithmetic on the
+# same stored Q, P, N, C, so the same choices (tests/search/test_mcts.py).
+
+def _update_edge(f: Forest, x: int, a: int, dn: float, dw: float, cfg: MCTSConfig) -> None:
+    """N += dn and W += dw on edge (x, a), Nsum += dn on x, then Q and C refreshed as ``_refresh`` does."""
+    stats = f.stats
+    n = stats[x, 0, a] + dn
+    w = stats[x, 3, a] + dw
+    stats[x, 0, a], stats[x, 3, a] = n, w
+    stats[x, 1, a] = w / n if n > 0 else f.value[x] - cfg.fpu_reduction
+    total = f.Nsum[x] + dn
+    f.Nsum[x] = total
+    f.C[x] = (math.log((1.0 + cfg.c_puct_base + total) / cfg.c_puct_base) + cfg.c_puct_init) * math.sqrt(max(total, 1.0))
+
+
+def _backup_one(f: Forest, leaf: int, path: list[tuple[int, int]], value: float, vl: float, cfg: MCTSConfig) -> None:
+    player = f.to_play[leaf]
+    for x, a in path:
+        _update_edge(f, x, a, 1.0 - vl, (value if f.to_play[x] == player else -value) + vl, cfg)
+
+
+def _expand_one(f: Forest, node: int, prior: np.ndarray, value: float, cfg: MCTSConfig) -> None:
+    legal = f.game.legal_mask(f.states[node])
+    p = np.where(legal, prior, 0.0)
+    s = p.sum()
+    f.legal[node] = legal
+    f.P[node] = p / s if s > 0 else legal / max(legal.sum(), 1)
+    f.value[node] = value
+    f.Q[node] = np.where(legal, f.value[node] - cfg.fpu_reduction, -np.inf)
+    f.C[node] = _exploration(f.Nsum[node], cfg)
+    f.expanded[node] = True
+    f.pending[node] = False
+
+
+def _select_step_one(f: Forest, root: int, remaining: np.ndarray, cfg: MCTSConfig
+                     ) -> tuple[list[int], list[list[tuple[int, int]]]]:
+    """``_select_step`` for a single tree: returns the leaves to evaluate and their paths [(node, action)]."""
+    vl = cfg.virtual_loss
+    leaves, paths = [], []
+    for _ in range(min(int(remaining[0]), cfg.leaves_per_step)):
+        node, path = root, []
+        while f.expanded[node]:
+            n, q, p, _ = f.stats[node].tolist()
+            c = float(f.C[node])
+            best, a = -math.inf, -1
+            for i in range(len(n)):
+                score = q[i] + c * p[i] / (1.0 + n[i])
+                if score > best:
+                    best, a = score, i
+            path.append((node, a))
+            child = int(f.children[node, a])
+            node = child if child >= 0 else f.child(node, a)
+        if f.pending[node]:
+            break
+        remaining[0] -= 1
+        if f.terminal[node]:
+            _backup_one(f, node, path, float(f.value[node]), 0.0, cfg)
+            continue
+        for x, a in path:
+            _update_edge(f, x, a, vl, -vl, cfg)
+        f.pending[node] = True
+        leaves.append(node)
+        paths.append(path)
+    return leaves, paths
 
 
 def run_mcts(trees: Sequence[Tree], evaluator: Evaluator, cfg: MCTSConfig,
@@ -122,38 +303,46 @@ def run_mcts(trees: Sequence[Tree], evaluator: Evaluator, cfg: MCTSConfig,
     """
     if add_noise and rng is None:
         raise ValueError("add_noise needs an rng")
+    groups = _by_forest(trees)
+    for f, _ in groups:
+        _sync(f, cfg)
     # roots first: one batch for every unexpanded root
-    fresh = [t for t in trees if not t.expanded[t.root] and not t.terminal[t.root]]
-    if fresh:
-        ev = evaluator([t.root_state for t in fresh])
-        for t, p, v in zip(fresh, ev.priors, ev.values):
-            _expand(t, t.root, p, float(v))
+    fresh = [[i for i in idx if not f.expanded[trees[i].root] and not f.terminal[trees[i].root]] for f, idx in groups]
+    if any(fresh):
+        ev = evaluator([trees[i].root_state for part in fresh for i in part])
+        start = 0
+        for (f, _), part in zip(groups, fresh):
+            if part:
+                _expand(f, np.array([trees[i].root for i in part], np.int64), ev.priors[start:start + len(part)],
+                        ev.values[start:start + len(part)], cfg)
+            start += len(part)
     if add_noise:
         for t in trees:
             add_root_noise(t, cfg, rng)
     budget = list(num_simulations) if num_simulations is not None else [cfg.num_simulations] * len(trees)
-    remaining = [0 if t.terminal[t.root] else b for t, b in zip(trees, budget)]
-    vl = cfg.virtual_loss
-    while any(remaining):
-        batch: list[tuple[Tree, int, list]] = []
-        for i, t in enumerate(trees):
-            for _ in range(min(cfg.leaves_per_step, remaining[i])):
-                sel = _select_leaf(t, cfg)
-                if sel is None:
-                    break
-                leaf, path = sel
-                if t.terminal[leaf]:
-                    _backup(t, leaf, path, float(t.value[leaf]), vl)
-                    remaining[i] -= 1
-                else:
-                    t.pending[leaf] = True
-                    batch.append((t, leaf, path))
-                    remaining[i] -= 1
-        if batch:
-            ev = evaluator([t.states[leaf] for t, leaf, _ in batch])
-            for (t, leaf, path), p, v in zip(batch, ev.priors, ev.values):
-                _expand(t, leaf, p, float(v))
-                _backup(t, leaf, path, float(v), vl)
+    remaining = np.array([0 if t.terminal[t.root] else b for t, b in zip(trees, budget)], np.int64)
+    roots = [np.array([trees[i].root for i in idx], np.int64) for _, idx in groups]
+    while remaining.any():
+        selected = []
+        for (f, idx), r in zip(groups, roots):
+            rem = remaining[idx]
+            selected.append(_select_step(f, r, rem, cfg) if len(r) > 1 else _select_step_one(f, int(r[0]), rem, cfg))
+            remaining[idx] = rem
+        states = [f.states[n] for (f, _), (leaves, _) in zip(groups, selected) for n in leaves]
+        if not states:
+            continue
+        ev = evaluator(states)
+        start = 0
+        for (f, _), (leaves, paths) in zip(groups, selected):
+            p, v = ev.priors[start:start + len(leaves)], ev.values[start:start + len(leaves)]
+            start += len(leaves)
+            if isinstance(paths, list):  # one tree
+                for leaf, path, pi, vi in zip(leaves, paths, p, v.tolist()):
+                    _expand_one(f, leaf, pi, vi, cfg)
+                    _backup_one(f, leaf, path, vi, cfg.virtual_loss, cfg)
+            elif len(leaves):
+                _expand(f, leaves, p, v, cfg)
+                _backup(f, leaves, paths, v, cfg.virtual_loss, cfg)
 
 
 def policy_from_visits(visits: np.ndarray, temperature: float) -> np.ndarray:

@@ -10,7 +10,7 @@ from qstar.core.evaluator import Evaluator
 from qstar.core.game import Game, State
 from qstar.search.mcts import MCTSConfig, run_mcts
 from qstar.search.minimax import action_values
-from qstar.search.tree import Tree
+from qstar.search.tree import Forest, Tree
 
 
 class Player(Protocol):
@@ -60,7 +60,8 @@ class MCTSPlayer:
         self.game, self.evaluator, self.cfg, self.name = game, evaluator, cfg, name
 
     def search(self, states: Sequence[State]) -> list[Tree]:
-        trees = [Tree(self.game, s) for s in states]
+        forest = Forest(self.game)  # one forest: the trees are searched together
+        trees = [Tree(self.game, s, forest=forest) for s in states]
         run_mcts(trees, self.evaluator, self.cfg)
         return trees
 

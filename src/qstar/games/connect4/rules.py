@@ -23,6 +23,18 @@ COLUMN = [((1 << ROWS) - 1) << (c * H1) for c in range(COLS)]
 _CELL_BIT = np.array([[c * H1 + r for c in range(COLS)] for r in range(ROWS)], dtype=np.int64)
 
 
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+_TOPS = sum(TOP)
+_NO_MOVES = _readonly(np.zeros(COLS, dtype=bool))
+# legal columns for each set of full columns, keyed by the top-cell bits of the mask
+_LEGAL = {sum(TOP[c] for c in range(COLS) if full >> c & 1):
+          _readonly(np.array([not full >> c & 1 for c in range(COLS)], dtype=bool)) for full in range(1 << COLS)}
+
+
 def has_four(pos: int) -> bool:
     """True if the stones in ``pos`` contain four in a row in any direction."""
     for shift in (1, H1, H1 - 1, H1 + 1):  # vertical, horizontal, two diagonals
@@ -55,9 +67,10 @@ class Connect4:
         return C4State(0, 0, 0, False)
 
     def legal_mask(self, s: C4State) -> np.ndarray:
+        """A read-only row of a table keyed by the top cells (the search asks for one per expanded node)."""
         if s.won or s.moves == ROWS * COLS:
-            return np.zeros(COLS, dtype=bool)
-        return np.array([(s.mask & TOP[c]) == 0 for c in range(COLS)], dtype=bool)
+            return _NO_MOVES
+        return _LEGAL[s.mask & _TOPS]
 
     def next_state(self, s: C4State, action: int) -> C4State:
         c = int(action)
