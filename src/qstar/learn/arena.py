@@ -9,10 +9,11 @@ from qstar.core.game import Game
 from qstar.search.players import Player
 
 
-def play_match(game: Game, a: Player, b: Player, games: int, rng: np.random.Generator,
-               random_opening: int = 2, progress=lambda n=1, **kw: None) -> MatchResult:
-    """``a`` against ``b``; colours alternate game by game. The first ``random_opening`` plies of each game
-    are random so deterministic players meet in varied positions. Returns the result from ``a``'s side."""
+def play_games(game: Game, a: Player, b: Player, games: int, rng: np.random.Generator,
+               random_opening: int = 2, progress=lambda n=1, **kw: None) -> tuple[list, list[bool]]:
+    """``a`` against ``b``, all games advanced together; colours alternate game by game. The first
+    ``random_opening`` plies of each game are random so deterministic players meet in varied positions.
+    Returns the final states and, per game, whether ``a`` moved first."""
     states = [game.initial_state() for _ in range(games)]
     a_first = [i % 2 == 0 for i in range(games)]
     plies = 0
@@ -33,6 +34,13 @@ def play_match(game: Game, a: Player, b: Player, games: int, rng: np.random.Gene
             if game.is_terminal(states[i]):
                 progress(1)
         plies += 1
+    return states, a_first
+
+
+def play_match(game: Game, a: Player, b: Player, games: int, rng: np.random.Generator,
+               random_opening: int = 2, progress=lambda n=1, **kw: None) -> MatchResult:
+    """``play_games`` scored by the game's own result, from ``a``'s side."""
+    states, a_first = play_games(game, a, b, games, rng, random_opening, progress)
     w = d = l = 0
     for s, af in zip(states, a_first):
         v = game.terminal_value(s)

@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from qstar.games.go.game import GoGame
-from qstar.games.go.rules import BLACK, EMPTY, WHITE, Position, neighbors
+from qstar.games.go.rules import BLACK, EMPTY, WHITE, Position
 
 Judge = Callable[[Position], int]  # a finished position -> the winner: BLACK, WHITE or EMPTY (a draw)
 
@@ -25,23 +25,6 @@ def rules_judge(komi: float) -> Judge:
     def judge(pos: Position) -> int:
         return pos.winner(komi)
     return judge
-
-
-def exact_legal_points(pos: Position) -> list[int]:
-    """``pos.legal_points()`` without the points that only the full check refuses.
-
-    Workaround: ``Position.legal_points`` checks superko for a point with an empty neighbour by the
-    hash of the board with the stone added, ignoring any capture the stone makes, so a capturing move
-    that repeats an earlier board is listed as legal and ``play`` then raises. Only a point that is the
-    last liberty of an opposing group can capture; those are rechecked with ``illegal_reason``."""
-    pts = pos.legal_points()
-    board, nb, other = pos.board, neighbors(pos.size), 3 - pos.to_play
-    out = []
-    for p in pts:
-        captures = any(board[n] == other and len(pos.group_at(n).liberties) == 1 for n in nb[p])
-        if not captures or pos.illegal_reason(p) is None:
-            out.append(p)
-    return out
 
 
 class JudgedGame:
@@ -61,12 +44,7 @@ class JudgedGame:
         return self.game.initial_state()
 
     def legal_mask(self, state: Position) -> np.ndarray:
-        mask = np.zeros(self.num_actions, dtype=bool)
-        if self.game.is_terminal(state):
-            return mask
-        mask[exact_legal_points(state)] = True
-        mask[self.pass_action] = True
-        return mask
+        return self.game.legal_mask(state)
 
     def next_state(self, state: Position, action: int) -> Position:
         return self.game.next_state(state, action)

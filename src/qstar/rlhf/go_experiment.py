@@ -31,6 +31,7 @@ import torch
 from qstar.core.atomic import append_jsonl, atomic_write_json
 from qstar.core.elo import MatchResult
 from qstar.core.errors import QstarError, check
+from qstar.learn.arena import play_games
 from qstar.games.go.game import GoConfig, GoGame
 from qstar.games.go.playout import random_move
 from qstar.games.go.rules import BLACK, WHITE, Position
@@ -110,34 +111,6 @@ def sample_boards(size: int, komi: float, n: int, seed: int, final_share: float 
 
 # 4. the per-iteration check and the matches ----------------------------------------------------
 
-def play_keep_boards(game, a, b, games: int, rng: np.random.Generator, random_opening: int = 2,
-                     progress=lambda n=1, **kw: None) -> tuple[list[Position], list[bool]]:
-    """Like ``qstar.learn.arena.play_match`` (all games advanced together, colours alternating, random
-    first plies), but returns the final positions and whether ``a`` was Black in each, so the same
-    boards can be scored by the rules and by the reward model."""
-    states = [game.initial_state() for _ in range(games)]
-    a_black = [i % 2 == 0 for i in range(games)]
-    plies = 0
-    while True:
-        live = [i for i, s in enumerate(states) if not game.is_terminal(s)]
-        if not live:
-            break
-        if plies < random_opening:
-            moves = {i: int(rng.choice(np.flatnonzero(game.legal_mask(states[i])))) for i in live}
-        else:
-            moves = {}
-            for player, is_a in ((a, True), (b, False)):
-                idx = [i for i in live if (game.to_play(states[i]) == 0) == (a_black[i] == is_a)]
-                if idx:
-                    moves.update(zip(idx, player.select([states[i] for i in idx], rng)))
-        for i, m in moves.items():
-            states[i] = game.next_state(states[i], m)
-            if game.is_terminal(states[i]):
-                progress(1)
-        plies += 1
-    return states, a_black
-
-
 def result_for_a(winners: list[int], a_black: list[bool]) -> MatchResult:
     w = sum(x == (BLACK if ab else WHITE) for x, ab in zip(winners, a_black))
     l_ = sum(x == (WHITE if ab else BLACK) for x, ab in zip(winners, a_black))
@@ -176,7 +149,7 @@ def _check_hook(cfg: GoExperimentConfig, judge: RewardJudge, run: str, out: Path
         rng = np.random.default_rng(seed + it[0])  # the same openings and opponent for both runs
         me = MCTSPlayer(game, evaluator, MCTSConfig(num_simulations=cfg.eval_sims, leaves_per_step=8), "net")
         opp = MCTSPlayer(game, PlayoutEvaluator(game, 1, seed + it[0]), MCTSConfig(num_simulations=32), "playouts32")
-        finals, a_black = play_keep_boards(game, me, opp, cfg.eval_games, rng)
+        finals, a_black = play_games(game, me, opp, cfg.eval_games, rng)
         gold = [s.winner(cfg.komi) for s in finals]
         m = judge.margins([Board.of(s) for s in finals])
         proxy = [BLACK if x > 0 else WHITE if x < 0 else 0 for x in m]
@@ -226,7 +199,7 @@ def _match_worker(out: str, cfg: GoExperimentConfig, games: int, seed: int) -> l
     out_p = Path(out)
     game = _truth_game(cfg)
     a, b = (_net_player(game, load_run_model(out_p / r, game.name), cfg.match_sims, r) for r in RUNS)
-    finals, a_black = play_keep_boards(game, a, b, games, np.random.default_rng(seed))
+    finals, a_black = play_games(game, a, b, games, np.random.default_rng(seed))
     m = RewardJudge(load_board_rm(out_p / "rm")).margins([Board.of(s) for s in finals])
     return [_final_record("match", None, s, ab, x, cfg.komi) for s, ab, x in zip(finals, a_black, m)]
 
