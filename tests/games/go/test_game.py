@@ -31,6 +31,24 @@ def test_encode_history_planes_from_the_movers_view():
     assert x[1, 4].sum() == 25
 
 
+def test_key_tells_apart_move_orders_the_network_can_see():
+    g = GoGame(GoConfig(size=5, history=2))
+
+    def play(*moves):
+        s = g.initial_state()
+        for m in moves:
+            s = g.next_state(s, g.string_to_action(s, m))
+        return s
+
+    a, b = play("A5", "E1", "C3"), play("C3", "E1", "A5")  # the same board, different last boards
+    assert a.board == b.board and not np.array_equal(g.encode([a]), g.encode([b]))
+    assert g.key(a) != g.key(b)
+    assert g.key(a) == g.key(play("A5", "E1", "C3"))
+    # with one board of history the network sees the same input, so the cache may share it
+    g1 = GoGame(GoConfig(size=5, history=1))
+    assert g1.key(a) == g1.key(b)
+
+
 def test_symmetries_move_stones_and_policy_together():
     g = GoGame(GoConfig(size=5, history=1))
     s = g.next_state(g.initial_state(), g.string_to_action(g.initial_state(), "B4"))

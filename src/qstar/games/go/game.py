@@ -75,8 +75,10 @@ class GoGame:
     def to_play(self, state: Position) -> int:
         return 0 if state.to_play == BLACK else 1
 
-    def key(self, state: Position) -> tuple[int, int, int]:
-        return (state.hash, state.to_play, state.passes)
+    def key(self, state: Position) -> tuple[int, ...]:
+        """The network sees the last ``history`` boards, so the key holds all their hashes: two move orders
+        that reach the same board are different inputs and must not share a cached evaluation."""
+        return (state.to_play, state.passes, *(p.hash for p in state.history(self.config.history)))
 
     def encode(self, states: Sequence[Position]) -> np.ndarray:
         """[B, 2 * history + 1, size, size]: for t = 0..history-1 (newest first) the mover's stones and the
