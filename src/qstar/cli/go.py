@@ -122,10 +122,10 @@ def train_go(size: int = typer.Option(9, help="Board size (7 for quick runs)."),
                                                                 "playout cap randomization; 0 turns it off."),
              full_prob: Optional[float] = typer.Option(None, help="Share of moves searched fully and recorded."),
              eval_sims: Optional[int] = typer.Option(None, help="Simulations per move in the arena."),
-             blocks: Optional[int] = typer.Option(None, help="Residual blocks (give it again with --resume)."),
-             channels: Optional[int] = typer.Option(None, help="Filters per convolution (again with --resume)."),
+             blocks: Optional[int] = typer.Option(None, help="Residual blocks (kept in the run's go.json for --resume)."),
+             channels: Optional[int] = typer.Option(None, help="Filters per convolution."),
              max_moves: int = typer.Option(0, help="Games end and are scored after this many moves; 0 = 2 * points "
-                                                   "(again with --resume)."),
+                                                   "(kept for --resume)."),
              lr: Optional[float] = typer.Option(None, help="Learning rate."),
              threads: int = typer.Option(2, help="torch threads."),
              resume: bool = typer.Option(False, help="Continue the run in --run-dir."),
@@ -135,23 +135,48 @@ def train_go(size: int = typer.Option(9, help="Board size (7 for quick runs)."),
 
     from qstar.games.go.train import go_training
     from qstar.learn.loop import run_loop
-    spec, loop = go_training(size, komi, blocks=blocks, channels=channels, max_moves=max_moves)
+    run_dir = run_dir or Path(f"runs/go{size}")
+    shape = _go_run_shape(run_dir, resume, size=size, komi=komi, blocks=blocks, channels=channels,
+                          max_moves=max_moves)
+    spec, loop = go_training(**shape)
     sp = loop.selfplay
-    if sims is not None:
-        sp = replace(sp, mcts=replace(sp.mcts, num_simulations=sims))
-    if fast_sims is not None:
-        sp = replace(sp, fast_simulations=fast_sims)
-    if full_prob is not None:
-        sp = replace(sp, full_search_prob=full_prob)
-    sp = replace(sp, fast_simulations=min(sp.fast_simulations, sp.mcts.num_simulations))
+    n = sp.mcts.num_simulations if sims is None else sims
+    fast = min(sp.fast_simulations, n) if fast_sims is None else fast_sims  # one replace: checked together
+    sp = replace(sp, mcts=replace(sp.mcts, num_simulations=n), fast_simulations=fast,
+                 full_search_prob=sp.full_search_prob if full_prob is None else full_prob)
     overrides = {"iterations": iterations, "games_per_iteration": games, "train_steps": train_steps,
                  "eval_games": eval_games, "eval_simulations": eval_sims, "lr": lr}
     loop = replace(loop, selfplay=sp, threads=threads, **{k: v for k, v in overrides.items() if v is not None})
-    last = run_loop(spec, loop, run_dir or Path(f"runs/go{size}"), resume=resume,
-                    log=lambda s: print(s, file=sys.stderr))
+    if not resume:
+        from qstar.core.atomic import atomic_write_json
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not (run_dir / "state.json").exists():
+            atomic_write_json(run_dir / "go.json", shape)
+    last = run_loop(spec, loop, run_dir, resume=resume, log=lambda s: print(s, file=sys.stderr))
     if json_:
         from qstar.cli.output import emit_json
         emit_json(last)
+
+
+def _go_run_shape(run_dir: Path, resume: bool, **given) -> dict:
+    """The board, komi, network shape and move cap of a Go run: as given for a new run (written to the run's
+    go.json); for ``--resume`` read back from go.json, so a resumed run cannot silently change them."""
+    import json
+
+    from qstar.core.errors import ConfigError
+    path = run_dir / "go.json"
+    if not resume or not path.exists():
+        return given
+    saved = json.loads(path.read_text())
+    for k in ("blocks", "channels"):
+        if given[k] is not None and given[k] != saved[k]:
+            raise ConfigError(f"--{k} {given[k]} differs from the run's {saved[k]} ({path}); "
+                              f"leave it out with --resume")
+    for k, default in (("size", 9), ("komi", 7.5), ("max_moves", 0)):
+        if given[k] != default and given[k] != saved[k]:
+            raise ConfigError(f"--{k.replace('_', '-')} {given[k]} differs from the run's {saved[k]} ({path}); "
+                              f"leave it out with --resume")
+    return saved
 
 
 @bench_app.command("go")

@@ -1,5 +1,7 @@
 """GoGame through the domain-free interface: features, symmetries, values, strings, and one self-play game."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -105,3 +107,18 @@ def test_one_self_play_game_through_the_shared_loop():
     assert len(records) == 2 and all(0 < r.length <= 30 for r in records)
     obs, pi, z = augment(g, records[0])
     assert obs.shape == (8 * len(records[0].z), *g.obs_shape) and np.allclose(pi.sum(1), 1)
+
+
+def test_train_go_resume_keeps_the_runs_shape(tmp_path, capsys):
+    from qstar.cli.main import main
+    rd = tmp_path / "go5"
+    base = ["train", "go", "--size", "5", "--run-dir", str(rd), "--games", "2", "--sims", "4", "--fast-sims", "2",
+            "--train-steps", "1", "--eval-games", "0", "--threads", "1"]
+    assert main(base + ["--iterations", "1", "--blocks", "1", "--channels", "8", "--max-moves", "12"]) == 0
+    assert json.loads((rd / "go.json").read_text())["channels"] == 8
+    assert main(base + ["--iterations", "2", "--resume"]) == 0  # shape and move cap come from go.json
+    assert (rd / "model_0002.safetensors").exists()
+    capsys.readouterr()
+    assert main(base + ["--iterations", "3", "--resume", "--channels", "16"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--channels 16 differs from the run's 8" in err[0]

@@ -11,8 +11,8 @@ def go_training(size: int = 9, komi: float = 7.5, blocks: int | None = None, cha
     """(TrainingSpec, LoopConfig) sized for a 2-core CPU: 7x7 for quick runs, 9x9 the default.
 
     ``blocks``/``channels`` override the network shape and ``max_moves`` caps self-play and arena games
-    (0: twice the number of points). They shape the game and the network, not the loop, so a resumed run
-    must be given the same values again (the loop's own settings come back from the run's config.json)."""
+    (0: twice the number of points). They shape the game and the network, not the loop: ``qstar train go``
+    keeps them in the run's go.json for ``--resume`` (the loop's own settings are in config.json)."""
     from qstar.learn.loop import LoopConfig, TrainingSpec
     from qstar.learn.resnet import ResNetConfig
     from qstar.learn.selfplay import SelfPlayConfig
