@@ -30,6 +30,11 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+def atomic_write_png(path: str | Path, fig, dpi: int = 100) -> Path:
+    """A matplotlib figure saved atomically as PNG (a run folder's plots are read while runs go on)."""
+    return atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=dpi))
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     return atomic_write(path, lambda p: p.write_bytes(data))
 

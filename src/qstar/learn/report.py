@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from qstar.core.atomic import atomic_write, atomic_write_text, read_jsonl
+from qstar.core.atomic import atomic_write_png, atomic_write_text, read_jsonl
 
 
 def _plot(path: Path, title: str, xs, series: dict[str, list], ylabel: str, errors: dict | None = None) -> None:
@@ -27,7 +27,7 @@ def _plot(path: Path, title: str, xs, series: dict[str, list], ylabel: str, erro
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    atomic_write(path, lambda p: fig.savefig(p, format="png"))
+    atomic_write_png(path, fig)
     plt.close(fig)
 
 
@@ -73,7 +73,7 @@ def write_report(run_dir: str | Path) -> Path:
              f"- self-play games: {sum(r['games'] for r in rows)}, positions: {sum(r['positions'] for r in rows)}",
              f"- wall time: {sum(r['seconds_selfplay'] + r['seconds_train'] + r['seconds_eval'] for r in rows):.0f} s "
              f"(self-play {sum(r['seconds_selfplay'] for r in rows):.0f} s)",
-             f"- latest network: `latest.safetensors`", "", "## Last iteration", "", "| metric | value |", "|---|---|"]
+             "- latest network: `latest.safetensors`", "", "## Last iteration", "", "| metric | value |", "|---|---|"]
     for k, v in last.items():
         if isinstance(v, dict):
             v = f"score {v['score']:.3f} (+{v['wins']} ={v['draws']} -{v['losses']}), Elo {v['elo']:+.0f} {v['elo_ci95']}"

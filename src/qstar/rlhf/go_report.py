@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qstar.core.atomic import atomic_write, atomic_write_json, atomic_write_text, read_jsonl
+from qstar.core.atomic import atomic_write_json, atomic_write_png, atomic_write_text, read_jsonl
 from qstar.core.errors import QstarError
 from qstar.games.go.rules import BLACK, WHITE
 from qstar.rlhf.board_labelers import parse_board
@@ -128,7 +128,7 @@ def plot(run: Path, s: dict) -> list[Path]:
         ax.set_ylim(-0.05, 1.05)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    files.append(_save(fig, run / "training.png"))
+    files.append(atomic_write_png(run / "training.png", fig, dpi=110))
     plt.close(fig)
 
     finals = _finals(run)
@@ -144,7 +144,7 @@ def plot(run: Path, s: dict) -> list[Path]:
     ax.set_title("Final boards: the judge against the rules\n(top-left and bottom-right: the judge is wrong)", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    files.append(_save(fig, run / "rm_vs_rules.png"))
+    files.append(atomic_write_png(run / "rm_vs_rules.png", fig, dpi=110))
     plt.close(fig)
 
     loved = s["loved_losers"]
@@ -154,7 +154,7 @@ def plot(run: Path, s: dict) -> list[Path]:
             _board(ax, e["board"], f"{e['colour']}: RM {e['rm_margin']:+.1f}\nreal {e['area_margin']:+.1f} ({e['source']})")
         fig.suptitle("Final boards the reward model loves most for a colour that loses by the rules", fontsize=9)
         fig.tight_layout(rect=(0, 0, 1, 0.88))
-        files.append(_save(fig, run / "loved_losers.png"))
+        files.append(atomic_write_png(run / "loved_losers.png", fig, dpi=110))
         plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -171,13 +171,9 @@ def plot(run: Path, s: dict) -> list[Path]:
     ax.set_ylabel("score of the first named (95% CI)")
     ax.set_title("Matches under the real rules", fontsize=9)
     fig.tight_layout()
-    files.append(_save(fig, run / "matches.png"))
+    files.append(atomic_write_png(run / "matches.png", fig, dpi=110))
     plt.close(fig)
     return files
-
-
-def _save(fig, path: Path) -> Path:
-    return atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
 
 
 def headline(s: dict) -> dict:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qstar.core.atomic import atomic_write, atomic_write_json, atomic_write_text, read_jsonl
+from qstar.core.atomic import atomic_write_json, atomic_write_png, atomic_write_text, read_jsonl
 from qstar.core.errors import ConfigError, QstarError
 from qstar.rlhf.analysis import detect, fit_form, peak_step, smooth
 
@@ -121,7 +121,7 @@ def plot(run: Path, summary: dict) -> list[Path]:
         ax.set_title(f"{key} vs distance from the initial policy")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    files.append(_save(fig, run / "reward_vs_sqrt_kl.png"))
+    files.append(atomic_write_png(run / "reward_vs_sqrt_kl.png", fig, dpi=110))
     plt.close(fig)
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
@@ -142,13 +142,9 @@ def plot(run: Path, summary: dict) -> list[Path]:
     for ax, t in zip(axes, ("gold reward (share correct)", "proxy reward (rm1)", "rm1–rm2 pair agreement")):
         ax.set_title(t + f"  (moving average {WINDOW})")
     fig.tight_layout()
-    files.append(_save(fig, run / "reward_vs_steps.png"))
+    files.append(atomic_write_png(run / "reward_vs_steps.png", fig, dpi=110))
     plt.close(fig)
     return files
-
-
-def _save(fig, path: Path) -> Path:
-    return atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
 
 
 def write_report(run: Path) -> dict:
