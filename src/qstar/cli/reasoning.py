@@ -60,10 +60,10 @@ TASK_DEFAULTS = {"countdown": dict(traces_per_problem=2, sft_epochs=4.0, step_la
                                    value_epochs=2.0)}
 
 
-def _train(task_name: str, run: Path, rounds: int, resume: bool, seed: int, quick: bool) -> None:
+def _train(task_name: str, run: Path, rounds: int, resume: bool, seed: int, quick: bool, threads: int = 1) -> None:
     from qstar.reasoning.loop import LoopConfig, run_loop
 
-    cfg = LoopConfig(rounds=rounds, seed=seed, **TASK_DEFAULTS.get(task_name, {}))
+    cfg = LoopConfig(rounds=rounds, seed=seed, threads=threads, **TASK_DEFAULTS.get(task_name, {}))
     if quick:  # a smoke run: minutes, not an hour; the figures mean little
         cfg = LoopConfig(rounds=rounds, seed=seed, traces_per_problem=1, sft_epochs=0.3, search_problems=16,
                          label_problems=16, finetune_epochs=0.3, value_epochs=0.3, eval_problems=10,
@@ -78,8 +78,9 @@ def _make_train(task_name: str):
               rounds: int = typer.Option(3, help="Improvement rounds after the first training."),
               resume: bool = typer.Option(False, "--resume", help="Continue the run in --run."),
               seed: int = typer.Option(0, help="Seed for data, models and search."),
-              quick: bool = typer.Option(False, "--quick", help="Tiny smoke-test configuration.")) -> None:
-        _train(task_name, run, rounds, resume, seed, quick)
+              quick: bool = typer.Option(False, "--quick", help="Tiny smoke-test configuration."),
+              threads: int = typer.Option(1, help="torch CPU threads.")) -> None:
+        _train(task_name, run, rounds, resume, seed, quick, threads)
     train.__doc__ = f"Train the {task_name} policy, PRM and ORM: solver traces, then search-and-learn rounds."
     return train
 

@@ -142,6 +142,8 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
     from qstar.reasoning.strategies import beam
 
     quiet_transformers()
+    import torch
+    torch.set_num_threads(cfg.threads)
     run = Path(run_dir)
     if run.exists() and any(run.iterdir()) and not resume:
         raise ConfigError(f"run folder {run} is not empty; pass --resume to continue it or choose another folder")
@@ -151,6 +153,7 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
         if saved != json.loads(json.dumps(asdict(cfg))):
             log(f"note: resuming with the config saved in {run}/config.json (rounds = {cfg.rounds})")
         cfg = LoopConfig(**saved)
+        torch.set_num_threads(cfg.threads)
     atomic_write_json(run / "config.json", asdict(cfg))
     train = task.problems("train", seed=cfg.seed)[: cfg.train_problems]
     test = task.problems("test", seed=cfg.seed)[: cfg.eval_problems]
