@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from qstar.core.atomic import append_jsonl, atomic_write, atomic_write_json, atomic_write_text, read_jsonl
+from qstar.core.atomic import append_jsonl, atomic_write_json, atomic_write_png, atomic_write_text, read_jsonl
 from qstar.core.errors import ConfigError, check
 from qstar.core.progress import progress_bar
 from qstar.reasoning.task import Problem, Task
@@ -279,7 +279,7 @@ def write_report(run: Path, metrics: list[dict], task_name: str) -> None:
     ax.set_title(f"{task_name}: solve rate per round")
     ax.legend()
     fig.tight_layout()
-    atomic_write(run / "solve_rate.png", lambda p: fig.savefig(p, format="png", dpi=100))
+    atomic_write_png(run / "solve_rate.png", fig)
     plt.close(fig)
     total = sum(m["seconds"] for m in metrics)
     cpu = sum(m.get("cpu_seconds", 0.0) for m in metrics)
