@@ -248,19 +248,6 @@ def _backup_one(f: Forest, leaf: int, path: list[tuple[int, int]], value: float,
         _update_edge(f, x, a, 1.0 - vl, (value if f.to_play[x] == player else -value) + vl, cfg)
 
 
-def _expand_one(f: Forest, node: int, prior: np.ndarray, value: float, cfg: MCTSConfig) -> None:
-    legal = f.game.legal_mask(f.states[node])
-    p = np.where(legal, prior, 0.0)
-    s = p.sum()
-    f.legal[node] = legal
-    f.P[node] = p / s if s > 0 else legal / max(legal.sum(), 1)
-    f.value[node] = value
-    f.Q[node] = np.where(legal, f.value[node] - cfg.fpu_reduction, -np.inf)
-    f.C[node] = _exploration(f.Nsum[node], cfg)
-    f.expanded[node] = True
-    f.pending[node] = False
-
-
 def _select_step_one(f: Forest, root: int, remaining: np.ndarray, cfg: MCTSConfig
                      ) -> tuple[list[int], list[list[tuple[int, int]]]]:
     """``_select_step`` for a single tree: returns the leaves to evaluate and their paths [(node, action)]."""
@@ -336,12 +323,13 @@ def run_mcts(trees: Sequence[Tree], evaluator: Evaluator, cfg: MCTSConfig,
         for (f, _), (leaves, paths) in zip(groups, selected):
             p, v = ev.priors[start:start + len(leaves)], ev.values[start:start + len(leaves)]
             start += len(leaves)
-            if isinstance(paths, list):  # one tree
-                for leaf, path, pi, vi in zip(leaves, paths, p, v.tolist()):
-                    _expand_one(f, leaf, pi, vi, cfg)
+            if not len(leaves):
+                continue
+            _expand(f, np.asarray(leaves, np.int64), p, v, cfg)
+            if isinstance(paths, list):  # one tree: backed up edge by edge in plain Python
+                for leaf, path, vi in zip(leaves, paths, v.tolist()):
                     _backup_one(f, leaf, path, vi, cfg.virtual_loss, cfg)
-            elif len(leaves):
-                _expand(f, leaves, p, v, cfg)
+            else:
                 _backup(f, leaves, paths, v, cfg.virtual_loss, cfg)
 
 
