@@ -15,7 +15,6 @@ text (``board_text``).
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 from typing import Protocol, Sequence
@@ -23,7 +22,7 @@ from typing import Protocol, Sequence
 from qstar.core.errors import QstarError, check
 from qstar.games.go.rules import BLACK, EMPTY, WHITE, Position, neighbors
 from qstar.rlhf.go import prisoners
-from qstar.rlhf.labelers import Comparison
+from qstar.rlhf.labelers import Comparison, bradley_terry_prob
 
 COLOURS = {BLACK: "black", WHITE: "white"}
 _CHARS = {EMPTY: ".", BLACK: "X", WHITE: "O"}
@@ -144,10 +143,8 @@ class BoardVibeLabeler:
         self.vibe = vibe
 
     def prob_first(self, colour: int, a: Board, b: Board) -> float:
-        d = vibe_score(a, colour, self.vibe) - vibe_score(b, colour, self.vibe)
-        if self.vibe.temperature == 0:
-            return 1.0 if d > 0 else 0.0 if d < 0 else 0.5
-        return 1.0 / (1.0 + math.exp(-max(min(d / self.vibe.temperature, 50.0), -50.0)))
+        return bradley_terry_prob(vibe_score(a, colour, self.vibe) - vibe_score(b, colour, self.vibe),
+                                  self.vibe.temperature)
 
     def prefers_first(self, colour: int, a: Board, b: Board, rng: random.Random) -> bool:
         return rng.random() < self.prob_first(colour, a, b)

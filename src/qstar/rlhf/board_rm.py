@@ -13,22 +13,19 @@ Black wins when ``r(board, Black) > r(board, White)``. Like the raters it learne
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 
-from qstar.core.atomic import atomic_write, atomic_write_json
-from qstar.core.errors import CheckpointError, QstarError, check
+from qstar.core.errors import QstarError, check
 from qstar.games.go.rules import BLACK, EMPTY, WHITE, Position
 from qstar.learn.resnet import PolicyValueNet, ResNetConfig
 from qstar.rlhf.board_labelers import Board, colour_of, parse_board
 from qstar.rlhf.labelers import Comparison
-from qstar.rlhf.reward_model import fit_bradley_terry
+from qstar.rlhf.reward_model import fit_bradley_terry, load_model_folder, save_model_folder
 
 PLANES = 5
 
@@ -127,24 +124,12 @@ def train_board_rm(rows: Sequence[Comparison], cfg: BoardRMConfig = BoardRMConfi
 
 
 def save_board_rm(model: BoardRM, path: str | Path, meta: dict | None = None) -> Path:
-    """A folder with ``config.json`` and ``model.safetensors``, each written atomically."""
-    path = Path(path)
-    atomic_write(path / "model.safetensors", lambda p: save_file(model.state_dict(), str(p)))
-    atomic_write_json(path / "config.json", {"kind": "board_rm", "config": asdict(model.cfg), **(meta or {})})
-    return path
+    return save_model_folder(model, path, "board_rm", meta)
 
 
 def load_board_rm(path: str | Path) -> BoardRM:
-    path = Path(path)
-    try:
-        info = json.loads((path / "config.json").read_text())
-        check(info.get("kind") == "board_rm", "not a board_rm")
-        model = BoardRM(BoardRMConfig(**info["config"]))
-        model.load_state_dict(load_file(str(path / "model.safetensors")))
-    except (OSError, json.JSONDecodeError, KeyError, TypeError, RuntimeError, QstarError) as e:
-        raise CheckpointError(f"{path} is not a board reward model folder written by qstar rlhf go ({e})") from None
-    model.eval()
-    return model
+    return load_model_folder(path, "board_rm", lambda c: BoardRM(BoardRMConfig(**c)),
+                             "a board reward model folder written by qstar rlhf go")
 
 
 class RewardJudge:

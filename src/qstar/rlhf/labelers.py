@@ -69,6 +69,13 @@ def vibe_score(problem: Problem, text: str, vibe: Vibe = Vibe()) -> float:
     return sum(getattr(vibe, k) * v for k, v in f.items())
 
 
+def bradley_terry_prob(d: float, temperature: float) -> float:
+    """P(a rater picks the first) for a score difference ``d``: sigmoid(d / temperature); 0 is deterministic."""
+    if temperature == 0:
+        return 1.0 if d > 0 else 0.0 if d < 0 else 0.5
+    return 1.0 / (1.0 + math.exp(-max(min(d / temperature, 50.0), -50.0)))
+
+
 class Labeler(Protocol):
     name: str
 
@@ -83,10 +90,8 @@ class VibeLabeler:
         self.vibe = vibe
 
     def prob_first(self, problem: Problem, a: str, b: str) -> float:
-        d = vibe_score(problem, a, self.vibe) - vibe_score(problem, b, self.vibe)
-        if self.vibe.temperature == 0:
-            return 1.0 if d > 0 else 0.0 if d < 0 else 0.5
-        return 1.0 / (1.0 + math.exp(-d / self.vibe.temperature))
+        return bradley_terry_prob(vibe_score(problem, a, self.vibe) - vibe_score(problem, b, self.vibe),
+                                  self.vibe.temperature)
 
     def prefers_first(self, problem: Problem, a: str, b: str, rng: random.Random) -> bool:
         return rng.random() < self.prob_first(problem, a, b)

@@ -153,25 +153,37 @@ def comparison_accuracy(score: RewardFn, rows: Sequence[Comparison]) -> float | 
     return float(np.mean((c > j) + 0.5 * (c == j)))
 
 
-def save_reward_model(model: BagRM, path: str | Path, meta: dict | None = None) -> Path:
-    """A folder with ``config.json`` and ``model.safetensors``, each written atomically."""
+def save_model_folder(model: torch.nn.Module, path: str | Path, kind: str, meta: dict | None = None) -> Path:
+    """A reward-model folder: ``model.safetensors`` and ``config.json`` (``kind``, the model's ``cfg``, ``meta``),
+    each written atomically."""
     path = Path(path)
     atomic_write(path / "model.safetensors", lambda p: save_file(model.state_dict(), str(p)))
-    atomic_write_json(path / "config.json", {"kind": "bag_rm", "config": asdict(model.cfg), **(meta or {})})
+    atomic_write_json(path / "config.json", {"kind": kind, "config": asdict(model.cfg), **(meta or {})})
     return path
 
 
-def load_reward_model(path: str | Path) -> BagRM:
+def load_model_folder(path: str | Path, kind: str, build: Callable[[dict], torch.nn.Module], what: str):
+    """The model ``save_model_folder`` wrote with ``kind``, built by ``build(config)``, in eval mode; anything
+    else is a CheckpointError naming ``what`` the folder should have been."""
     path = Path(path)
     try:
         info = json.loads((path / "config.json").read_text())
-        check(info.get("kind") == "bag_rm", "not a bag_rm")
-        model = BagRM(RMConfig(**info["config"]))
+        check(info.get("kind") == kind, f"not a {kind}")
+        model = build(info["config"])
         model.load_state_dict(load_file(str(path / "model.safetensors")))
     except (OSError, json.JSONDecodeError, KeyError, TypeError, RuntimeError, QstarError) as e:
-        raise CheckpointError(f"{path} is not a reward model folder written by qstar rlhf ({e})") from None
+        raise CheckpointError(f"{path} is not {what} ({e})") from None
     model.eval()
     return model
+
+
+def save_reward_model(model: BagRM, path: str | Path, meta: dict | None = None) -> Path:
+    return save_model_folder(model, path, "bag_rm", meta)
+
+
+def load_reward_model(path: str | Path) -> BagRM:
+    return load_model_folder(path, "bag_rm", lambda c: BagRM(RMConfig(**c)),
+                             "a reward model folder written by qstar rlhf")
 
 
 def model_reward(model: BagRM) -> RewardFn:
