@@ -33,6 +33,20 @@ class StubPolicy:
             return right, math.log(self.p_right)
         return rng.choice(moves), math.log(max(1e-9, 1 - self.p_right) / len(moves))
 
+    def logprob(self, prompts, continuations):
+        """The sampling distribution's log-probability (T=1) of each one-step continuation; a step counts as
+        the solution's when it leaves the same numbers (``6 * 5`` is ``5 * 6``)."""
+        out = []
+        for prompt, line in zip(prompts, continuations):
+            line, state = line.rstrip("\n"), G.read_prompt(prompt)
+            moves = [m for m, _ in G.moves(state)]
+            right = SOLUTION[len(state.steps)] if state.steps == SOLUTION[: len(state.steps)] else None
+            nxt = G.apply(state, line)[0]
+            is_right = right is not None and nxt is not None and nxt.values == G.apply(state, right)[0].values
+            p = (1 - self.p_right) / len(moves) + (self.p_right if is_right else 0.0)
+            out.append(math.log(p))
+        return out
+
     def generate(self, prompts, n, temperature, stop, seed):
         rng = random.Random(seed)
         out = []

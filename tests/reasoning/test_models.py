@@ -74,6 +74,26 @@ def test_calculator_writes_exact_steps_and_save_load_round_trip(data, tmp_path):
     assert x[0][0].text == y[0][0].text
 
 
+def test_logprob_scores_what_sampling_wrote(data):
+    """Teacher-forced log-probabilities: batched and padded they equal one sequence at a time; through the
+    calculator only the operation the model writes counts, not the rules' text."""
+    tok, prompts, comps = data
+    pol = LMPolicy.new(tok, TINY, seed=2)
+    pol.finetune(prompts, [action_segments(c) for c in comps], TrainConfig(epochs=1, batch_size=16, lr=3e-3))
+    conts = [c.split("\n")[0] + "\n" for c in comps[:6]]
+    batched = pol.logprob(prompts[:6], conts)
+    for p, c, got in zip(prompts[:6], conts, batched):
+        p_ids = tok.encode(p, add_special_tokens=False)
+        ids = torch.tensor([p_ids + tok.encode(c, add_special_tokens=False)])
+        with torch.no_grad():
+            logp = torch.log_softmax(pol.model(input_ids=ids).logits[0, :-1].float(), -1)
+        want = sum(float(logp[t - 1, ids[0, t]]) for t in range(len(p_ids), ids.shape[1]))
+        assert got == pytest.approx(want, abs=1e-4) and got < 0
+    cal = Calculator(pol, G)
+    lines = ["10 - 4 = 6 (left: 5 6 6)\n", "5 * 6 = 30 (left: 6 30)\n"]
+    assert cal.logprob(prompts[:2], lines) == pytest.approx(pol.logprob(prompts[:2], ["10 - 4 =", "5 * 6 ="]))
+
+
 def test_action_segments():
     assert action_segments("10 - 4 = 6 (left: 5 6 6)\n") == [("10 - 4 =", True), (" 6 (left: 5 6 6)\n", False)]
 

@@ -144,8 +144,12 @@ for _name in TASKS:
 @app.command("solve")
 def solve(task_name: str = typer.Argument(..., metavar="TASK", help="game24 or countdown."),
           numbers: str = typer.Argument(..., help="The numbers, e.g. '4 5 6 10'; countdown: '3 7 25 50 -> 75'."),
-          method: str = typer.Option("beam", help="greedy, self_consistency, best_of_n, beam or mcts."),
+          method: str = typer.Option("mcts", help="greedy, self_consistency, best_of_n, beam or mcts."),
           models: Optional[Path] = typer.Option(None, help="Folder with policy/ prm/ orm/ (default: shipped)."),
+          sims: int = typer.Option(200, help="mcts: simulations per step."),
+          proposals: Optional[int] = typer.Option(None, help="Steps tried per state. beam: K sampled (default 8); "
+                                                  "mcts: 0 = every legal step, the policy's priors (default), "
+                                                  "K = K sampled."),
           seed: int = typer.Option(0),
           threshold: float = typer.Option(0.0, help="Say 'not sure' when the confidence is below this."),
           json_out: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
@@ -169,7 +173,14 @@ def solve(task_name: str = typer.Argument(..., metavar="TASK", help="game24 or c
     value = values.get("orm" if method == "best_of_n" and "prm" not in values else "prm")
     if method in ("best_of_n", "beam", "mcts") and value is None:
         raise QstarError(f"{method} needs a value model (prm/) in the models folder")
-    result = strategy(task, [problem], policy, value, seed=seed)[0]
+    kwargs = {}
+    if method == "mcts":
+        kwargs = {"simulations": sims, "proposals": 0 if proposals is None else proposals}
+    elif method == "beam" and proposals is not None:
+        kwargs = {"proposals": proposals}
+    elif proposals is not None:
+        raise QstarError(f"--proposals is for beam and mcts, not {method}")
+    result = strategy(task, [problem], policy, value, seed=seed, **kwargs)[0]
     verdict = task.score(problem, result.answer) if result.answer else None
     sure = result.confidence >= threshold
     if not json_out:

@@ -62,6 +62,12 @@ class Calculator:
         return out
 
 
+    def logprob(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[float]:
+        """Only what the model writes counts: the operation of each step line (``'10 - 4 ='``); the rules'
+        text is context."""
+        return self.policy.logprob(prompts, [action_segments(c) for c in continuations])
+
+
 def action_segments(completion: str) -> list[tuple[str, bool]]:
     """Training targets for a calculator policy: learn each step's operation, not what the rules write.
     The ``' ='`` that ends the operation is learned too: it is where the model hands over to the rules.

@@ -43,6 +43,13 @@ def default_methods(n: int = 10) -> list[Method]:
         Method("ToT beam b=10 32 proposals (PRM)", "beam", "prm", (("width", 10), ("proposals", 32))),
         Method("MCTS 64 sims 16 proposals (PRM)", "mcts", "prm", (("simulations", 64), ("proposals", 16))),
         Method("MCTS 200 sims 32 proposals (PRM)", "mcts", "prm", (("simulations", 200), ("proposals", 32))),
+        # AlphaZero's way: every legal step is an action, the policy's probability of writing it its prior
+        Method("MCTS 64 sims every legal step (PRM)", "mcts", "prm", (("simulations", 64), ("proposals", 0))),
+        Method("MCTS 200 sims every legal step (PRM)", "mcts", "prm", (("simulations", 200), ("proposals", 0))),
+        Method("MCTS 200 sims every legal step, no value model", "mcts", None,
+               (("simulations", 200), ("proposals", 0))),
+        Method("MCTS 200 sims every legal step, uniform priors, no value model (no models)", "mcts", None,
+               (("simulations", 200), ("proposals", 0), ("uniform_priors", True))),
     ]
 
 

@@ -1,7 +1,7 @@
 """What search needs from the models, and the budget it is held to. No torch here.
 
 - A ``Policy`` continues texts: ``n`` samples per prompt, stopping at the end of a line (one step)
-  or at the end of the solution.
+  or at the end of the solution; and it scores given continuations (their log-probability).
 - A ``ValueModel`` scores each step of partial solutions: the probability that the solution can
   still be finished correctly (PRM), or only the finished whole (ORM reads the last step's score).
 - ``Usage`` counts, per problem, policy calls (one prompt continued, however many samples),
@@ -31,6 +31,10 @@ class Policy(Protocol):
                  seed: int) -> list[list[Completion]]:
         """``[len(prompts)][n]`` continuations. ``temperature == 0`` is greedy (then n should be 1).
         The same seed gives the same samples."""
+
+    def logprob(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[float]:
+        """Log-probability of each continuation after its prompt (teacher forcing, no sampling): the
+        policy's prior over steps a search enumerates itself."""
 
 
 class ValueModel(Protocol):

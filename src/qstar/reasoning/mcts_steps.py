@@ -23,7 +23,7 @@ import numpy as np
 from qstar.core.evaluator import Evaluation
 from qstar.core.errors import IllegalMove, check
 from qstar.reasoning.interfaces import Budget, Policy, SearchResult, Usage, ValueModel
-from qstar.reasoning.strategies import call_policy, call_value, state_text
+from qstar.reasoning.strategies import call_logprob, call_policy, call_value, state_text
 from qstar.reasoning.task import Problem, StepState, Task
 
 
@@ -46,8 +46,10 @@ class StepGame:
     obs_shape = (0,)
     num_actions: int
 
-    def __init__(self, task: Task, num_actions: int):
+    def __init__(self, task: Task, num_actions: int, enumerate: bool = False, uniform: bool = False):
         self.task, self.num_actions = task, num_actions
+        self.enumerate = enumerate  # actions: every legal step (priors from the policy) instead of K samples
+        self.uniform = uniform  # with enumerate: equal priors, the policy is not asked (the no-model baseline)
         self.proposals: dict[tuple, list[tuple[str, StepState, float]]] = {}
         self.wins: dict[tuple, StepState] = {}  # (numbers, target) -> first finished state that hit the target
 
@@ -86,7 +88,7 @@ class StepEvaluator:
     """Batched: one policy call proposes K steps for every new state of the batch, one value-model call
     scores them all. Charges each problem for its states."""
 
-    def __init__(self, game: StepGame, policy: Policy, value: ValueModel, temperature: float, seed: int,
+    def __init__(self, game: StepGame, policy: Policy, value: ValueModel | None, temperature: float, seed: int,
                  owner_of: dict[tuple, int], usages: list[Usage], budget: Budget = Budget()):
         self.game, self.policy, self.value = game, policy, value
         self.temperature, self.seed, self.calls = temperature, seed, 0
@@ -114,6 +116,25 @@ class StepEvaluator:
                 else:
                     self.game.proposals[s.key] = []
             new = keep
+        if self.game.enumerate:
+            self._score_all_steps(new)
+        else:
+            self._sample_steps(new)
+        priors = np.zeros((len(states), K), np.float32)
+        for b, s in enumerate(states):
+            probs = np.array([p for _, _, p in self.game.proposals[s.key]] or [1.0], np.float64)
+            priors[b, : len(probs)] = probs / probs.sum() if probs.sum() > 0 else 1.0 / len(probs)
+        scored = [(b, s) for b, s in enumerate(states) if s.steps and self.value is not None]
+        values = np.zeros(len(states), np.float32)  # no value model: every unfinished state is worth 0
+        scores = call_value(self.value, [task.prompt(s.problem) for _, s in scored], [s.steps for _, s in scored],
+                            [self._owner(s) for _, s in scored], self.usages)
+        for (b, _), sc in zip(scored, scores):
+            values[b] = 2.0 * sc[-1] - 1.0
+        return Evaluation(priors, values)
+
+    def _sample_steps(self, new: list[StepState]) -> None:
+        """K sampled steps per state (one batched call), duplicates merged, illegal ones dropped."""
+        task, K = self.game.task, self.game.num_actions
         comps = call_policy(self.policy, [state_text(task, s) for s in new], [self._owner(s) for s in new],
                             self.usages, K, self.temperature, "line", self.seed * 7919 + self.calls)
         self.calls += 1
@@ -126,34 +147,48 @@ class StepEvaluator:
                 line, _, p = merged.get(nxt.steps[-1], (c.text, nxt, 0.0))
                 merged[nxt.steps[-1]] = (line, nxt, p + math.exp(c.logprob))
             self.game.proposals[s.key] = sorted(merged.values(), key=lambda x: -x[2])[:K]
-        priors = np.zeros((len(states), K), np.float32)
-        for b, s in enumerate(states):
-            probs = np.array([p for _, _, p in self.game.proposals[s.key]] or [1.0], np.float64)
-            priors[b, : len(probs)] = probs / probs.sum() if probs.sum() > 0 else 1.0 / len(probs)
-        scored = [(b, s) for b, s in enumerate(states) if s.steps]
-        values = np.zeros(len(states), np.float32)
-        scores = call_value(self.value, [task.prompt(s.problem) for _, s in scored], [s.steps for _, s in scored],
-                            [self._owner(s) for _, s in scored], self.usages)
-        for (b, _), sc in zip(scored, scores):
-            values[b] = 2.0 * sc[-1] - 1.0
-        return Evaluation(priors, values)
+
+    def _score_all_steps(self, new: list[StepState]) -> None:
+        """AlphaZero's way: every legal step is an action, its prior the policy's probability of writing it
+        (renormalised over the legal steps). One batched scoring call for all new states."""
+        task = self.game.task
+        moves = [list(task.moves(s)) for s in new]
+        if self.game.uniform:
+            lps = [[0.0] * len(m) for m in moves]
+        else:
+            lps = call_logprob(self.policy, [state_text(task, s) for s in new],  # a written step ends its line
+                               [[line + "\n" for line, _ in m] for m in moves], [self._owner(s) for s in new],
+                               self.usages)
+        for s, m, lp in zip(new, moves, lps):
+            check(len(m) <= self.game.num_actions, f"{len(m)} legal steps, more than {self.game.num_actions} actions")
+            probs = np.exp(np.asarray(lp, np.float64) - max(lp, default=0.0))
+            self.game.proposals[s.key] = sorted(((line, nxt, float(p)) for (line, nxt), p in zip(m, probs)),
+                                                key=lambda x: -x[2])
 
 
-def mcts(task: Task, problems: Sequence[Problem], policy: Policy, value: ValueModel,
+def mcts(task: Task, problems: Sequence[Problem], policy: Policy, value: ValueModel | None,
          budget: Budget = Budget(), seed: int = 0, simulations: int = 24, proposals: int = 8,
          temperature: float = 1.0, max_depth: int = 8, c_puct: float = 1.25,
-         keep_wins: bool = True) -> list[SearchResult]:
+         keep_wins: bool = True, uniform_priors: bool = False) -> list[SearchResult]:
     """At each step, ``simulations`` MCTS simulations from the current state (all problems' trees
-    searched together), then commit to the most visited step. The answer is where that walk ends, or
+    searched together), then commit to the most visited step. The actions of a state are ``proposals``
+    sampled steps, or with ``proposals=0`` every legal step, the policy's probabilities as priors
+    (``uniform_priors``: equal priors, the policy unused). Without a value model (``value=None``) every
+    unfinished state is worth 0 and only finished lines (+1 / -1 by the rules) steer the search. The answer is where that walk ends, or
     (``keep_wins``) the first line a simulation found that reaches the target by the rules."""
     from qstar.search import MCTSConfig, Tree, run_mcts
 
-    check(simulations >= 1 and proposals >= 1, "simulations and proposals must be >= 1")
+    check(simulations >= 1 and proposals >= 0, "simulations must be >= 1 and proposals >= 0 (0: every legal step)")
     # one tree per distinct problem; duplicates share their result
     uniq = list(dict.fromkeys((p.numbers, p.target) for p in problems))
     owner_of = {k: i for i, k in enumerate(uniq)}
     usages = [Usage() for _ in uniq]
-    game = StepGame(task, proposals)
+    if proposals == 0:  # every legal step: at most n(n-1) ordered pairs times the operations
+        most = max((len(p.numbers) for p in problems), default=2)
+        game = StepGame(task, most * (most - 1) * 4, enumerate=True, uniform=uniform_priors)
+    else:
+        check(not uniform_priors, "uniform_priors needs proposals=0 (every legal step)")
+        game = StepGame(task, proposals)
     ev = StepEvaluator(game, policy, value, temperature, seed, owner_of, usages, budget)
     cfg = MCTSConfig(num_simulations=simulations, c_puct_init=c_puct, noise_weight=0.0, leaves_per_step=4)
     first = {}

@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 from qstar.core.errors import CheckpointError, check
 from qstar.reasoning.interfaces import Completion, Stop
-from qstar.reasoning.lm import TrainConfig, encode_pairs, newline_id, pad_batch, train_loop
+from qstar.reasoning.lm import Segments, TrainConfig, encode_pairs, newline_id, pad_batch, train_loop
 
 
 @dataclass(frozen=True)
@@ -152,6 +152,28 @@ class LMPolicy:
             text = tok.decode([t for t in used if t not in stops])
             comps.append(Completion(text, float(sum(lp[: len(used)])), len(used)))
         return [[comps[i * per + (j % per)] for j in range(n)] for i in range(len(prompts))]
+
+    def logprob(self, prompts: Sequence[str], continuations: Sequence[str | Segments],
+                batch_size: int = 256) -> list[float]:
+        """Sum of the continuation tokens' log-probabilities after each prompt, in batches of ``batch_size``.
+        A continuation given as segments ``[(text, counted?)]`` counts only its marked tokens."""
+        import torch
+
+        check(len(prompts) == len(continuations), "one continuation per prompt")
+        max_len = self.model.config.max_position_embeddings
+        segs = [[(c, True)] if isinstance(c, str) else c for c in continuations]
+        data = encode_pairs(self.tokenizer, prompts, segs, add_eos=False,
+                            max_len=max_len)
+        out: list[float] = []
+        with torch.inference_mode():
+            for k in range(0, len(data), batch_size):
+                chunk = data[k: k + batch_size]
+                ids, mask = pad_batch([d[0] for d in chunk], self.tokenizer.pad_token_id)
+                learn, _ = pad_batch([[int(x) for x in d[1]] for d in chunk], 0)
+                logp = torch.log_softmax(self.model(input_ids=ids, attention_mask=mask).logits[:, :-1].float(), -1)
+                tok_lp = logp.gather(-1, ids[:, 1:, None]).squeeze(-1)
+                out += (tok_lp * learn[:, 1:]).sum(-1).tolist()
+        return out
 
     # ----- training ------------------------------------------------------------------------------
     def finetune(self, prompts: Sequence[str], completions: Sequence, cfg: TrainConfig,

@@ -48,6 +48,26 @@ def call_policy(policy: Policy, prompts: Sequence[str], owners: Sequence[int], u
     return out
 
 
+def call_logprob(policy: Policy, prompts: Sequence[str], options: Sequence[Sequence[str]], owners: Sequence[int],
+                 usages: list[Usage]) -> list[list[float]]:
+    """One batched scoring call: the policy's log-probability of every option after its prompt; charges each
+    prompt as one policy call to its owner problem (no tokens are generated)."""
+    if not prompts:
+        return []
+    t0 = time.perf_counter()
+    flat = policy.logprob([p for p, opts in zip(prompts, options) for _ in opts], [o for opts in options for o in opts])
+    share = (time.perf_counter() - t0) / len(set(owners))
+    for o in set(owners):
+        usages[o].seconds += share
+    for o in owners:
+        usages[o].policy_calls += 1
+    out, k = [], 0
+    for opts in options:
+        out.append(flat[k: k + len(opts)])
+        k += len(opts)
+    return out
+
+
 def call_value(value: ValueModel, prompts: Sequence[str], steps: Sequence[Sequence[str]], owners: Sequence[int],
                usages: list[Usage]) -> list[list[float]]:
     if not prompts:
