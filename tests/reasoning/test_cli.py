@@ -21,6 +21,14 @@ def test_solve_prints_search_and_a_verified_answer_as_json(capsys):
 
 
 @needs_models
+def test_solve_by_default_searches_every_legal_step_and_can_drop_the_value_model(capsys):
+    assert main(["solve", "game24", "4 5 6 10", "--value", "none", "--sims", "64", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["method"] == "mcts" and out["correct"] and out["usage"]["value_calls"] == 0
+    assert out["usage"]["tokens"] == 0 and out["usage"]["policy_calls"] >= 3  # scored, not sampled
+
+
+@needs_models
 def test_eval_on_a_puzzle_file_json(tmp_path, capsys):
     f = tmp_path / "p.txt"
     f.write_text("4 5 6 10\n# a comment\n\n1 1 4 6\n")
@@ -32,5 +40,8 @@ def test_eval_on_a_puzzle_file_json(tmp_path, capsys):
 def test_user_errors_are_one_line(tmp_path, capsys):
     assert main(["solve", "game24", "4 5 six 10"]) == 2
     assert main(["eval", "game24", "--puzzles", str(tmp_path / "missing.txt")]) == 2
+    assert main(["solve", "game24", "4 5 6 10", "--value", "best"]) == 2
+    assert main(["solve", "game24", "4 5 6 10", "--method", "greedy", "--proposals", "4"]) == 2
     err = capsys.readouterr().err
     assert "expected four whole numbers" in err and "does not exist" in err and "Traceback" not in err
+    assert "--value must be prm, orm or none" in err and "--proposals is for beam and mcts" in err

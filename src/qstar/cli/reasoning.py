@@ -150,6 +150,8 @@ def solve(task_name: str = typer.Argument(..., metavar="TASK", help="game24 or c
           proposals: Optional[int] = typer.Option(None, help="Steps tried per state. beam: K sampled (default 8); "
                                                   "mcts: 0 = every legal step, the policy's priors (default), "
                                                   "K = K sampled."),
+          value_model: str = typer.Option("prm", "--value", help="Value model for best_of_n, beam and mcts: prm, orm, "
+                                          "or none (mcts only: finished lines alone steer the search)."),
           seed: int = typer.Option(0),
           threshold: float = typer.Option(0.0, help="Say 'not sure' when the confidence is below this."),
           json_out: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
@@ -168,11 +170,10 @@ def solve(task_name: str = typer.Argument(..., metavar="TASK", help="game24 or c
         if not sep or not target.strip().isdigit() or not nums or not all(x.isdigit() for x in nums):
             raise QstarError(f"countdown problems look like '3 7 25 50 -> 75', got {numbers!r}")
         problem = Problem(tuple(int(x) for x in nums), int(target))
-    policy, values = _load_models(task_name, models)
-    strategy = get_strategy(method)
-    value = values.get("orm" if method == "best_of_n" and "prm" not in values else "prm")
-    if method in ("best_of_n", "beam", "mcts") and value is None:
-        raise QstarError(f"{method} needs a value model (prm/) in the models folder")
+    if value_model not in ("prm", "orm", "none"):
+        raise QstarError(f"--value must be prm, orm or none, got {value_model!r}")
+    if value_model == "none" and method in ("best_of_n", "beam"):
+        raise QstarError(f"{method} needs a value model: --value prm or orm")
     kwargs = {}
     if method == "mcts":
         kwargs = {"simulations": sims, "proposals": 0 if proposals is None else proposals}
@@ -180,6 +181,11 @@ def solve(task_name: str = typer.Argument(..., metavar="TASK", help="game24 or c
         kwargs = {"proposals": proposals}
     elif proposals is not None:
         raise QstarError(f"--proposals is for beam and mcts, not {method}")
+    policy, values = _load_models(task_name, models)
+    strategy = get_strategy(method)
+    value = None if value_model == "none" else values.get(value_model)
+    if value_model != "none" and method in ("best_of_n", "beam", "mcts") and value is None:
+        raise QstarError(f"{method} needs a value model ({value_model}/) in the models folder")
     result = strategy(task, [problem], policy, value, seed=seed, **kwargs)[0]
     verdict = task.score(problem, result.answer) if result.answer else None
     sure = result.confidence >= threshold

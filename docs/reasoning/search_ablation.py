@@ -1,0 +1,52 @@
+"""Experiment behind docs/reasoning.md: what the policy and the PRM each bring to MCTS over every legal step,
+and where greedy decoding goes wrong.
+
+    .venv/bin/python docs/reasoning/search_ablation.py [SIMS=64,200] [MODELS_DIR]
+
+On the test split (ranks 901-1000): (1) greedy decoding, how often its first step leaves a position from which
+24 can still be reached (exact solver), and how often it finishes from there; (2) for each SIMS, MCTS over every
+legal step with {policy priors, uniform priors} x {PRM, no value model}: puzzles solved, by the verifier.
+Uses the shipped models unless MODELS_DIR is given.
+"""
+
+import sys
+from pathlib import Path
+
+from qstar.cli.reasoning import _load_models
+from qstar.reasoning.game24 import Game24
+from qstar.reasoning.mcts_steps import mcts
+from qstar.reasoning.strategies import greedy
+
+
+def solved(task, problems, results) -> int:
+    return sum(bool(r.answer) and task.score(p, r.answer).ok for p, r in zip(problems, results))
+
+
+def main() -> None:
+    sims = [int(x) for x in (sys.argv[1] if len(sys.argv) > 1 else "64,200").split(",")]
+    task = Game24()
+    problems = task.problems("test")
+    policy, values = _load_models("game24", Path(sys.argv[2]) if len(sys.argv) > 2 else None)
+
+    res = greedy(task, problems, policy, None)
+    first_ok = finished = 0
+    for p, r in zip(problems, res):
+        nxt = task.apply(task.initial_state(p), r.steps[0])[0] if r.steps else None
+        if nxt is not None and task.state_solvable(nxt):
+            first_ok += 1
+            finished += bool(r.answer) and task.score(p, r.answer).ok
+    print(f"greedy: solved {solved(task, problems, res)}/{len(problems)}; first step leaves 24 reachable for "
+          f"{first_ok}; finished {finished} of those")
+
+    for n in sims:
+        for priors in ("policy", "uniform"):
+            for value_name in ("prm", "none"):
+                value = values["prm"] if value_name == "prm" else None
+                res = mcts(task, problems, policy, value, simulations=n, proposals=0,
+                           uniform_priors=priors == "uniform")
+                print(f"MCTS {n} sims, every legal step, {priors} priors, value {value_name}: "
+                      f"{solved(task, problems, res)}/{len(problems)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
