@@ -119,6 +119,8 @@ def _go_report(run: Path, json_out: bool) -> None:
 def go(run: Path = typer.Option(..., "--run", help="Run folder (created; must not hold a run)."),
        size: int = typer.Option(7, help="Board size (5..9; 7 is the measured setting)."),
        komi: float = typer.Option(7.5),
+       pass_rule: str = typer.Option("any", help="any: a pass is always legal; settled: only when every legal point "
+                                                 "fills one's own eye (games played out to the end)."),
        pairs: int = typer.Option(6000, help="Board pairs the raters compare (20% held out)."),
        iterations: int = typer.Option(8, help="AlphaZero iterations of each run (truth and RLHF)."),
        games: int = typer.Option(48, help="Self-play games per iteration."),
@@ -140,7 +142,7 @@ def go(run: Path = typer.Option(..., "--run", help="Run folder (created; must no
     from qstar.rlhf.board_labelers import BoardVibe
     from qstar.rlhf.go_experiment import GoExperimentConfig, run_go_experiment
 
-    cfg = GoExperimentConfig(size=size, komi=komi, pairs=pairs, iterations=iterations, games=games, sims=sims,
+    cfg = GoExperimentConfig(size=size, komi=komi, pass_rule=pass_rule, pairs=pairs, iterations=iterations, games=games, sims=sims,
                              train_steps=train_steps, eval_games=eval_games, check_every=check_every, match_games=match_games,
                              match_sims=match_sims, gnugo_games=gnugo_games, gnugo_level=gnugo_level,
                              gnugo_sims=gnugo_sims, seed=seed, threads=threads, workers=workers, vibe=BoardVibe(temperature=vibe_temperature))

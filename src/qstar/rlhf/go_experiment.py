@@ -32,7 +32,7 @@ from qstar.core.atomic import append_jsonl, atomic_write_json
 from qstar.core.elo import MatchResult
 from qstar.core.errors import QstarError, check
 from qstar.learn.arena import play_games
-from qstar.games.go.game import GoConfig, GoGame
+from qstar.games.go.game import PASS_RULES, GoConfig, GoGame
 from qstar.games.go.playout import random_move
 from qstar.games.go.rules import BLACK, WHITE, Position
 from qstar.rlhf.board_labelers import (Board, BoardVibe, BoardVibeLabeler, OutcomeLabeler, ScoreLabeler,
@@ -49,6 +49,7 @@ RUNS = ("truth", "rlhf")
 class GoExperimentConfig:
     size: int = 7
     komi: float = 7.5
+    pass_rule: str = "any"  # GoConfig.pass_rule of both runs' games (self-play, checks and their match)
     pairs: int = 6000  # compared board pairs (20% held out)
     heldout: float = 0.2
     final_share: float = 0.3  # share of boards taken at the end of their random game (the rest mid-game)
@@ -87,6 +88,7 @@ class GoExperimentConfig:
         check(self.threads >= 1, f"--threads must be >= 1, got {self.threads}")
         check(self.check_every >= 1, f"--check-every must be >= 1, got {self.check_every}")
         check(self.workers >= 1, f"--workers must be >= 1, got {self.workers}")
+        check(self.pass_rule in PASS_RULES, f"--pass-rule must be one of {', '.join(PASS_RULES)}, got {self.pass_rule!r}")
 
 
 # 1. boards ---------------------------------------------------------------------------------------
@@ -118,7 +120,7 @@ def result_for_a(winners: list[int], a_black: list[bool]) -> MatchResult:
 
 
 def _truth_game(cfg: GoExperimentConfig) -> JudgedGame:
-    return JudgedGame(GoGame(GoConfig(size=cfg.size, komi=cfg.komi)), rules_judge(cfg.komi))
+    return JudgedGame(GoGame(GoConfig(size=cfg.size, komi=cfg.komi, pass_rule=cfg.pass_rule)), rules_judge(cfg.komi))
 
 
 def _net_player(game, net, sims: int, name: str):
@@ -173,7 +175,7 @@ def _train_worker(out: str, run: str, cfg: GoExperimentConfig) -> dict:
     torch.set_num_threads(cfg.threads)
     out_p = Path(out)
     judge = RewardJudge(load_board_rm(out_p / "rm"))
-    game = JudgedGame(GoGame(GoConfig(size=cfg.size, komi=cfg.komi)),
+    game = JudgedGame(GoGame(GoConfig(size=cfg.size, komi=cfg.komi, pass_rule=cfg.pass_rule)),
                       rules_judge(cfg.komi) if run == "truth" else judge)
     c, h, w = game.obs_shape
     net = ResNetConfig(c, h, w, game.num_actions, blocks=cfg.blocks, channels=cfg.channels)

@@ -204,7 +204,8 @@ def markdown(s: dict) -> str:
     c, rm, m = s["config"], s["reward_model"], s["match"]
     n = c["size"]
     t = s["timing"]
-    lines = [f"# AlphaGo trained with RLHF: {n}×{n} Go, komi {c['komi']:g}", "",
+    rule = "" if c.get("pass_rule", "any") == "any" else ", passes only when settled"
+    lines = [f"# AlphaGo trained with RLHF: {n}×{n} Go, komi {c['komi']:g}{rule}", "",
              f"Run folder `{s['run']}`. Plots: `training.png`, `rm_vs_rules.png`, `loved_losers.png`, `matches.png`. "
              f"Whole run: {t['gnugo']['wall_seconds']:.0f} s wall, {t['gnugo']['cpu_seconds']:.0f} s CPU (this process and "
              f"its finished child processes: {c.get('workers', 1)} worker processes, the GTP engines and GNU Go).", "",

@@ -122,3 +122,33 @@ def test_train_go_resume_keeps_the_runs_shape(tmp_path, capsys):
     assert main(base + ["--iterations", "3", "--resume", "--channels", "16"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--channels 16 differs from the run's 8" in err[0]
+
+
+def test_settled_pass_rule_waits_until_only_own_eyes_are_left():
+    """pass_rule='settled': no pass while a legal point is not the mover's own eye; then the pass only.
+    The points themselves are as under the plain rule."""
+    from qstar.games.go.rules import Position
+
+    g = GoGame(GoConfig(size=5, pass_rule="settled"))
+    plain = GoGame(GoConfig(size=5))
+    start = g.initial_state()
+    assert not g.legal_mask(start)[g.pass_action] and plain.legal_mask(start)[plain.pass_action]
+    settled = Position.from_ascii("""
+        .X.X.
+        XXXXX
+        .X.X.
+        XXXXX
+        .X.X.
+    """)  # Black's only empty points are its own single-point eyes
+    mask = g.legal_mask(settled)
+    assert mask[g.pass_action] and mask[:-1].tolist() == plain.legal_mask(settled)[:-1].tolist()
+    unsettled = Position.from_ascii("""
+        .X.X.
+        XXXXX
+        .X...
+        XXXXX
+        .X.X.
+    """)
+    assert not g.legal_mask(unsettled)[g.pass_action]
+    with pytest.raises(ConfigError, match="pass rule must be one of any, settled"):
+        GoConfig(pass_rule="never")

@@ -14,12 +14,16 @@ from qstar.core.errors import IllegalMove, check
 from qstar.games.go.rules import BLACK, MAX_SIZE, MIN_SIZE, Position, gtp_to_point, point_to_gtp
 
 
+PASS_RULES = ("any", "settled")
+
+
 @dataclass(frozen=True)
 class GoConfig:
     size: int = 9  # board lines, 5..19
     komi: float = 7.5  # points given to White under area scoring
     history: int = 4  # past positions shown to the network (two planes each: own stones, opponent's stones)
     max_moves: int = 0  # game ends and is scored after this many moves; 0 means 2 * size * size
+    pass_rule: str = "any"  # any: a pass is always legal (Go); settled: only when every legal point fills one's own eye
 
     def __post_init__(self):
         check(isinstance(self.size, int) and MIN_SIZE <= self.size <= MAX_SIZE,
@@ -27,6 +31,7 @@ class GoConfig:
         check(self.history >= 1, f"history must be >= 1, got {self.history}")
         check(self.max_moves >= 0, f"max_moves must be >= 0 (0 = 2 * size * size), got {self.max_moves}")
         check(abs(self.komi) <= self.size * self.size, f"komi {self.komi} is larger than the board")
+        check(self.pass_rule in PASS_RULES, f"pass rule must be one of {', '.join(PASS_RULES)}, got {self.pass_rule!r}")
 
     @property
     def move_limit(self) -> int:
@@ -61,7 +66,20 @@ class GoGame:
             mask[state.legal_points()] = True
             mask[self.pass_action] = True
             state.mask_cache = mask
-        return mask.copy()
+        mask = mask.copy()
+        if self.config.pass_rule == "settled" and self._can_fill(state, mask):
+            mask[self.pass_action] = False
+        return mask
+
+    @staticmethod
+    def _can_fill(state: Position, mask: np.ndarray) -> bool:
+        """Whether the mover has a legal point that is not its own single-point eye. Under ``settled`` the
+        pass waits until there is none, as in random playouts: with area scoring, filling one's own
+        territory costs nothing, so games are played out until dead stones are off the board and the result
+        by the rules is the result a strong player would agree to. Self-play that may pass at any time
+        learns from early double passes, scored on unfinished boards."""
+        color = state.to_play
+        return any(not state.is_eye(int(p), color) for p in np.flatnonzero(mask[:-1]))
 
     def next_state(self, state: Position, action: int) -> Position:
         if state.move_number >= self.config.move_limit and not state.is_over:
