@@ -13,9 +13,12 @@ from qstar.cli.app import JSON_HELP, app, bench_app, eval_app, train_app
 from qstar.core.errors import ConfigError
 
 
-def _search_config(sims: int, seconds: float, resign: float, seed: int):
+def _search_config(sims: int, seconds: float, resign: float, seed: int, pass_rule: str = "any"):
     from qstar.games.go.player import SearchConfig
-    return SearchConfig(simulations=sims, seconds=seconds, resign_threshold=resign, seed=seed)
+    return SearchConfig(simulations=sims, seconds=seconds, resign_threshold=resign, seed=seed, pass_rule=pass_rule)
+
+
+PASS_HELP = "any: the engine may pass at any time; settled: only when every legal point fills its own eye."
 
 
 MODEL_HELP = ("Network checkpoint (.safetensors) trained for Go on this board size. Default: the network shipped "
@@ -29,13 +32,14 @@ def gtp(model: Optional[str] = typer.Option(None, help=MODEL_HELP),
         sims: int = typer.Option(200, help="MCTS simulations per move."),
         time: float = typer.Option(0.0, "--time", help="Seconds per move instead of --sims (GTP time_left overrides)."),
         resign: float = typer.Option(-0.9, help="Resign when the search value for the engine falls below this; -1 never."),
-        seed: int = typer.Option(0, help="Seed of the playout evaluator.")):
+        seed: int = typer.Option(0, help="Seed of the playout evaluator."),
+        pass_rule: str = typer.Option("any", help=PASS_HELP)):
     """Speak GTP version 2 on stdin/stdout (for GoGui, Sabaki, GNU Go's referee, `qstar match`)."""
     from qstar.games.go.gtp import GtpEngine
     from qstar.games.go.player import NO_MODEL, make_mover, resolve_model
     from qstar.games.go.rules import check_size
     check_size(size)
-    cfg = _search_config(sims, time, resign, seed)
+    cfg = _search_config(sims, time, resign, seed, pass_rule)
     if model is None or model.lower() == NO_MODEL:  # the shipped net where one exists for the size, else playouts
         engine = GtpEngine(lambda s, k: make_mover(s, k, cfg, resolve_model(model, s)), size=size, komi=komi)
     else:  # a given network fixes the board size
@@ -93,6 +97,7 @@ def eval_go(opponent: str = typer.Option("gnugo --mode gtp --level 1", help="GTP
             time: float = typer.Option(0.0, "--time", help="qstar's seconds per move instead of --sims."),
             out: Optional[Path] = typer.Option(Path("runs/eval-go"), help="Folder for the SGF records."),
             timeout: float = typer.Option(120.0, help="Seconds per answer before an engine loses the game."),
+            pass_rule: str = typer.Option("any", help=PASS_HELP),
             json_: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """qstar's engine against a GTP opponent (GNU Go level 1 by default)."""
     import shlex
@@ -101,13 +106,15 @@ def eval_go(opponent: str = typer.Option("gnugo --mode gtp --level 1", help="GTP
     playing = resolve_model(model, size)  # what `qstar gtp` will load, for the report
     if playing is not None and not playing.is_file():
         raise ConfigError(f"no checkpoint at {playing}; give a Go .safetensors file or --model none")
+    _search_config(sims, time, -0.9, 0, pass_rule)  # bad flags fail here, not inside the engine's process
     qstar = ["qstar", "gtp", "--size", str(size), "--sims", str(sims), "--time", str(time),
-             "--model", str(playing) if playing else "none"]
+             "--model", str(playing) if playing else "none", "--pass-rule", pass_rule]
     d = _run_match(shlex.join(qstar), opponent, games, size, komi, out, timeout, "auto", False,
                    f"qstar vs {opponent}")
     if json_:
         from qstar.cli.output import emit_json
-        emit_json({**d, "qstar_sims": sims, "qstar_seconds": time, "model": str(playing) if playing else None})
+        emit_json({**d, "qstar_sims": sims, "qstar_seconds": time, "pass_rule": pass_rule,
+                   "model": str(playing) if playing else None})
 
 
 @train_app.command("go")
@@ -126,6 +133,8 @@ def train_go(size: int = typer.Option(9, help="Board size (7 for quick runs)."),
              channels: Optional[int] = typer.Option(None, help="Filters per convolution."),
              max_moves: int = typer.Option(0, help="Games end and are scored after this many moves; 0 = 2 * points "
                                                    "(kept for --resume)."),
+             pass_rule: str = typer.Option("any", help="any: a pass is always legal; settled: only when every legal "
+                                                       "point fills one's own eye (kept for --resume)."),
              lr: Optional[float] = typer.Option(None, help="Learning rate."),
              threads: int = typer.Option(2, help="torch threads."),
              resume: bool = typer.Option(False, help="Continue the run in --run-dir."),
@@ -137,7 +146,7 @@ def train_go(size: int = typer.Option(9, help="Board size (7 for quick runs)."),
     from qstar.learn.loop import run_loop
     run_dir = run_dir or Path(f"runs/go{size}")
     shape = _go_run_shape(run_dir, resume, size=size, komi=komi, blocks=blocks, channels=channels,
-                          max_moves=max_moves)
+                          max_moves=max_moves, pass_rule=pass_rule)
     spec, loop = go_training(**shape)
     sp = loop.selfplay
     n = sp.mcts.num_simulations if sims is None else sims
@@ -167,12 +176,12 @@ def _go_run_shape(run_dir: Path, resume: bool, **given) -> dict:
     path = run_dir / "go.json"
     if not resume or not path.exists():
         return given
-    saved = json.loads(path.read_text())
+    saved = {"pass_rule": "any", **json.loads(path.read_text())}  # runs from before the pass rule existed
     for k in ("blocks", "channels"):
         if given[k] is not None and given[k] != saved[k]:
             raise ConfigError(f"--{k} {given[k]} differs from the run's {saved[k]} ({path}); "
                               f"leave it out with --resume")
-    for k, default in (("size", 9), ("komi", 7.5), ("max_moves", 0)):
+    for k, default in (("size", 9), ("komi", 7.5), ("max_moves", 0), ("pass_rule", "any")):
         if given[k] != default and given[k] != saved[k]:
             raise ConfigError(f"--{k.replace('_', '-')} {given[k]} differs from the run's {saved[k]} ({path}); "
                               f"leave it out with --resume")

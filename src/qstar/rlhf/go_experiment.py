@@ -216,7 +216,7 @@ def _gnugo_worker(out: str, cfg: GoExperimentConfig, run: str) -> dict | None:
         return {"skipped": "GNU Go not installed (scripts/install_gnugo.sh installs it)"}
     model = Path(out) / run / "latest.safetensors"
     a = (f"qstar gtp --model {model} --size {cfg.size} --komi {cfg.komi:g} --sims {cfg.gnugo_sims} --resign -1 "
-         f"--seed {cfg.seed}")
+         f"--seed {cfg.seed} --pass-rule {cfg.pass_rule}")
     b = f"{gnugo} --mode gtp --level {cfg.gnugo_level} --chinese-rules"
     t0 = time.perf_counter()
     rep = play_match(a, b, MatchConfig(games=cfg.gnugo_games, size=cfg.size, komi=cfg.komi, scorer="gnugo",

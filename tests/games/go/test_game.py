@@ -114,14 +114,19 @@ def test_train_go_resume_keeps_the_runs_shape(tmp_path, capsys):
     rd = tmp_path / "go5"
     base = ["train", "go", "--size", "5", "--run-dir", str(rd), "--games", "2", "--sims", "4", "--fast-sims", "2",
             "--train-steps", "1", "--eval-games", "0", "--threads", "1"]
-    assert main(base + ["--iterations", "1", "--blocks", "1", "--channels", "8", "--max-moves", "12"]) == 0
-    assert json.loads((rd / "go.json").read_text())["channels"] == 8
+    assert main(base + ["--iterations", "1", "--blocks", "1", "--channels", "8", "--max-moves", "12",
+                        "--pass-rule", "settled"]) == 0
+    shape = json.loads((rd / "go.json").read_text())
+    assert shape["channels"] == 8 and shape["pass_rule"] == "settled"
     assert main(base + ["--iterations", "2", "--resume"]) == 0  # shape and move cap come from go.json
     assert (rd / "model_0002.safetensors").exists()
     capsys.readouterr()
     assert main(base + ["--iterations", "3", "--resume", "--channels", "16"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--channels 16 differs from the run's 8" in err[0]
+    assert main(base + ["--iterations", "3", "--resume", "--pass-rule", "any"]) == 0  # 'any' is the default: kept
+    assert main(base + ["--iterations", "3", "--pass-rule", "sometimes"]) == 2
+    assert "pass rule must be one of any, settled" in capsys.readouterr().err
 
 
 def test_settled_pass_rule_waits_until_only_own_eyes_are_left():

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from qstar.core.errors import ConfigError
 from qstar.games.go.gtp import COMMANDS, GtpEngine
 from qstar.games.go.player import RESIGN, Decision, SearchConfig, make_mover
 from qstar.games.go.rules import gtp_to_point
@@ -119,6 +120,18 @@ def test_real_engine_genmove_is_legal_and_resigns_only_when_lost():
             answer = engine.handle(f"genmove {color}")
             assert answer.startswith("= "), answer
     assert engine.position.move_number == 12
+
+
+def test_settled_engine_plays_on_until_only_its_eyes_are_left():
+    """--pass-rule settled: the engine's search never considers a pass while it has a non-eye point; the
+    opponent's passes are its own business."""
+    engine = GtpEngine(lambda s, k: make_mover(s, k, SearchConfig(simulations=8, pass_rule="settled")), size=5)
+    for _ in range(4):
+        assert engine.handle("play w pass").startswith("=")
+        answer = engine.handle("genmove b")
+        assert answer.startswith("= ") and "pass" not in answer.lower(), answer
+    with pytest.raises(ConfigError, match="--pass-rule must be one of any, settled"):
+        SearchConfig(pass_rule="later")
 
 
 FUZZ_WORDS = COMMANDS + ["", "b", "w", "black", "white", "pass", "resign", "A1", "E5", "T19", "Z0", "i5", "-1", "0",

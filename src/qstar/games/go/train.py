@@ -7,18 +7,18 @@ from qstar.games.go.game import GoConfig, GoGame
 
 
 def go_training(size: int = 9, komi: float = 7.5, blocks: int | None = None, channels: int | None = None,
-                max_moves: int = 0):
+                max_moves: int = 0, pass_rule: str = "any"):
     """(TrainingSpec, LoopConfig) sized for a 2-core CPU: 7x7 for quick runs, 9x9 the default.
 
     ``blocks``/``channels`` override the network shape and ``max_moves`` caps self-play and arena games
-    (0: twice the number of points). They shape the game and the network, not the loop: ``qstar train go``
+    (0: twice the number of points); ``pass_rule`` is ``GoConfig.pass_rule``. They shape the game and the network, not the loop: ``qstar train go``
     keeps them in the run's go.json for ``--resume`` (the loop's own settings are in config.json)."""
     from qstar.learn.loop import LoopConfig, TrainingSpec
     from qstar.learn.resnet import ResNetConfig
     from qstar.learn.selfplay import SelfPlayConfig
     from qstar.search import MCTSConfig, MCTSPlayer, RandomPlayer
 
-    game = GoGame(GoConfig(size=size, komi=komi, max_moves=max_moves))
+    game = GoGame(GoConfig(size=size, komi=komi, max_moves=max_moves, pass_rule=pass_rule))
     c, h, w = game.obs_shape
     small = size <= 7
     net = ResNetConfig(c, h, w, game.num_actions, blocks=blocks or (3 if small else 4),
