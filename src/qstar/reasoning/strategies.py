@@ -32,6 +32,15 @@ def state_text(task: Task, state: StepState) -> str:
     return task.prompt(state.problem) + "".join(s + "\n" for s in state.steps)
 
 
+def _charge(usages: list[Usage], owners: Sequence[int], started: float, counter: str) -> None:
+    """Split the wall time since ``started`` among the owner problems of one batched call; one call each."""
+    share = (time.perf_counter() - started) / len(set(owners))
+    for o in set(owners):
+        usages[o].seconds += share
+    for o in owners:
+        setattr(usages[o], counter, getattr(usages[o], counter) + 1)
+
+
 def call_policy(policy: Policy, prompts: Sequence[str], owners: Sequence[int], usages: list[Usage], n: int,
                 temperature: float, stop: str, seed: int) -> list[list[Completion]]:
     """One batched policy call; charges each prompt as one call to its owner problem."""
@@ -39,11 +48,8 @@ def call_policy(policy: Policy, prompts: Sequence[str], owners: Sequence[int], u
         return []
     t0 = time.perf_counter()
     out = policy.generate(list(prompts), n=n, temperature=temperature, stop=stop, seed=seed)
-    share = (time.perf_counter() - t0) / len(set(owners))
-    for o in set(owners):
-        usages[o].seconds += share
+    _charge(usages, owners, t0, "policy_calls")
     for o, comps in zip(owners, out):
-        usages[o].policy_calls += 1
         usages[o].tokens += sum(c.tokens for c in comps)
     return out
 
@@ -56,11 +62,7 @@ def call_logprob(policy: Policy, prompts: Sequence[str], options: Sequence[Seque
         return []
     t0 = time.perf_counter()
     flat = policy.logprob([p for p, opts in zip(prompts, options) for _ in opts], [o for opts in options for o in opts])
-    share = (time.perf_counter() - t0) / len(set(owners))
-    for o in set(owners):
-        usages[o].seconds += share
-    for o in owners:
-        usages[o].policy_calls += 1
+    _charge(usages, owners, t0, "policy_calls")
     out, k = [], 0
     for opts in options:
         out.append(flat[k: k + len(opts)])
@@ -74,11 +76,7 @@ def call_value(value: ValueModel, prompts: Sequence[str], steps: Sequence[Sequen
         return []
     t0 = time.perf_counter()
     out = value.score(list(prompts), [list(s) for s in steps])
-    share = (time.perf_counter() - t0) / len(set(owners))
-    for o in set(owners):
-        usages[o].seconds += share
-    for o in owners:
-        usages[o].value_calls += 1
+    _charge(usages, owners, t0, "value_calls")
     return out
 
 
