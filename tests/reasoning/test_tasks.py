@@ -1,6 +1,5 @@
 """Tasks: the solver, exact solvability, splits and generation."""
 
-import random
 
 from qstar.reasoning.countdown import Countdown, held_out
 from qstar.reasoning.game24 import Game24, TEST_ROWS, load_puzzles

@@ -87,8 +87,7 @@ def _make_train(name: str):
 def _make_play(name: str):
     def play(model: Optional[Path] = typer.Option(None, help="Checkpoint or run folder (default: shipped)."),
              sims: int = typer.Option(200, help="Engine simulations per move."),
-             first: str = typer.Option("human", help="Who moves first: human or engine."),
-             seed: int = typer.Option(0)):
+             first: str = typer.Option("human", help="Who moves first: human or engine.")):
         import numpy as np
 
         from qstar.core.errors import IllegalMove
@@ -100,7 +99,7 @@ def _make_play(name: str):
         game = get_game(name).make_game()
         net, path = _load_net(name, model)
         engine = MCTSPlayer(game, NetworkEvaluator(game, net), MCTSConfig(num_simulations=sims))
-        rng, state = np.random.default_rng(seed), game.initial_state()
+        state = game.initial_state()  # the engine plays its most visited move: no randomness to seed
         human = 0 if first == "human" else 1
         console.print(f"You are {'X' if human == 0 else 'O'}; engine: {path.name}, {sims} simulations. Ctrl-D quits.")
         while not game.is_terminal(state):
@@ -243,7 +242,6 @@ def bench_selfplay(game: str = typer.Option("connect4", help=f"One of: {', '.joi
     from qstar.games.registry import get_game
     from qstar.learn.bench import bench_selfplay as run
     from qstar.learn.resnet import PolicyValueNet
-    from qstar.search import MCTSConfig
     _threads(threads)
     entry = get_game(game)
     g = entry.make_game()

@@ -49,7 +49,7 @@ class RolloutEvaluator:
         return Evaluation(uniform.priors, values)
 
     def _rollout(self, state: State) -> float:
-        game, sign = self.game, 1.0
+        game = self.game
         me = game.to_play(state)
         while not game.is_terminal(state):
             state = game.next_state(state, int(self.rng.choice(np.flatnonzero(game.legal_mask(state)))))

@@ -196,7 +196,6 @@ def _select_step(f: Forest, roots: np.ndarray, remaining: np.ndarray, cfg: MCTSC
     selection that ends on a terminal node is backed up at once; one that runs into a leaf already waiting
     for the evaluator ends that tree's step. Decrements ``remaining`` [T] in place; returns the leaves to
     evaluate and their paths (with virtual loss applied)."""
-    vl = cfg.virtual_loss
     quota = np.minimum(remaining, cfg.leaves_per_step)
     live = np.flatnonzero(quota > 0)
     out_leaves, out_paths, offsets, n_out = [], [], [], 0
