@@ -19,42 +19,55 @@ import torch
 from qstar.cli.reasoning import _load_models
 from qstar.reasoning.game24 import Game24
 
-torch.set_num_threads(1)
 G = Game24()
-policy, values = _load_models("game24", Path(sys.argv[1]) if len(sys.argv) > 1 else None)
-test = G.problems("test")
-t0 = time.process_time()
-for k in (8, 32):
-    outs = policy.generate([G.prompt(p) for p in test], n=k, temperature=1.0, stop="line", seed=0)
-    covered, distinct = 0, 0
-    for p, cs in zip(test, outs):
-        s0 = G.initial_state(p)
-        kids = {}
-        for c in cs:
-            nxt, _ = G.apply(s0, c.text)
-            if nxt is not None:
-                kids[nxt.key] = nxt
-        distinct += len(kids)
-        covered += any(G.state_solvable(s) for s in kids.values())
-    print(f"{k} samples: {distinct / len(test):.1f} distinct legal first steps per puzzle; "
-          f"a solvable one among them for {covered}/{len(test)} puzzles")
-rows, truth, sizes = [], [], []
-for p in test:
-    moves = list(G.moves(G.initial_state(p)))
-    sizes.append(len(moves))
-    for _, nxt in moves:
-        rows.append((p, nxt))
-        truth.append(G.state_solvable(nxt))
-t = np.array(truth)
-scores = values["prm"].score([G.prompt(p) for p, _ in rows], [s.steps for _, s in rows])
-v = np.array([s[-1] for s in scores])
-auc = float((v[t][:, None] > v[~t][None, :]).mean() + 0.5 * (v[t][:, None] == v[~t][None, :]).mean())
-top1 = top3 = i = 0
-for n in sizes:
-    order = np.argsort(-v[i: i + n])
-    top1 += bool(t[i: i + n][order[0]])
-    top3 += bool(t[i: i + n][order[:3]].any())
-    i += n
-print(f"{len(rows)} legal first steps, {t.mean():.1%} solvable; PRM AUC {auc:.3f}; "
-      f"PRM top-1 solvable for {top1}/{len(test)} puzzles, top-3 for {top3}/{len(test)}")
-print(f"CPU {time.process_time() - t0:.0f} s")
+
+
+def first_step_ranking(value, problems) -> dict:
+    """How a value model ranks every legal first step of ``problems`` against exact solvability: the number
+    of steps, the solvable share, the area under the ROC curve (ties count half), and for how many problems
+    its top-1 / top-3 step is solvable."""
+    rows, truth, sizes = [], [], []
+    for p in problems:
+        moves = list(G.moves(G.initial_state(p)))
+        sizes.append(len(moves))
+        rows += [(p, s) for _, s in moves]
+        truth += [G.state_solvable(s) for _, s in moves]
+    t = np.array(truth)
+    v = np.array([s[-1] for s in value.score([G.prompt(p) for p, _ in rows], [s.steps for _, s in rows])])
+    auc = float((v[t][:, None] > v[~t][None, :]).mean() + 0.5 * (v[t][:, None] == v[~t][None, :]).mean())
+    top1 = top3 = i = 0
+    for n in sizes:
+        order = np.argsort(-v[i: i + n])
+        top1 += bool(t[i: i + n][order[0]])
+        top3 += bool(t[i: i + n][order[:3]].any())
+        i += n
+    return {"steps": len(rows), "solvable": float(t.mean()), "auc": round(auc, 3), "top1": top1, "top3": top3}
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    policy, values = _load_models("game24", Path(sys.argv[1]) if len(sys.argv) > 1 else None)
+    test = G.problems("test")
+    t0 = time.process_time()
+    for k in (8, 32):
+        outs = policy.generate([G.prompt(p) for p in test], n=k, temperature=1.0, stop="line", seed=0)
+        covered, distinct = 0, 0
+        for p, cs in zip(test, outs):
+            s0 = G.initial_state(p)
+            kids = {}
+            for c in cs:
+                nxt, _ = G.apply(s0, c.text)
+                if nxt is not None:
+                    kids[nxt.key] = nxt
+            distinct += len(kids)
+            covered += any(G.state_solvable(s) for s in kids.values())
+        print(f"{k} samples: {distinct / len(test):.1f} distinct legal first steps per puzzle; "
+              f"a solvable one among them for {covered}/{len(test)} puzzles")
+    r = first_step_ranking(values["prm"], test)
+    print(f"{r['steps']} legal first steps, {r['solvable']:.1%} solvable; PRM AUC {r['auc']:.3f}; "
+          f"PRM top-1 solvable for {r['top1']}/{len(test)} puzzles, top-3 for {r['top3']}/{len(test)}")
+    print(f"CPU {time.process_time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

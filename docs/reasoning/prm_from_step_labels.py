@@ -13,8 +13,8 @@ import random
 import sys
 import time
 
-import numpy as np
 import torch
+from diagnose_game24 import first_step_ranking  # this folder's script: the same ranking of first steps
 
 from qstar.cli.reasoning import _load_models
 from qstar.reasoning.game24 import Game24
@@ -29,24 +29,11 @@ puzzles = random.Random(1).sample(train, int(sys.argv[1]) if len(sys.argv) > 1 e
 t0 = time.process_time()
 data = step_labels(G, puzzles, policy, rollouts=4, seed=0)
 print(f"{len(data)} records, labelling CPU {time.process_time() - t0:.0f} s, agreement {label_agreement(data)}")
-rows, truth, sizes = [], [], []
-for p in test:
-    moves = list(G.moves(G.initial_state(p)))
-    sizes.append(len(moves))
-    rows += [(p, s) for _, s in moves]
-    truth += [G.state_solvable(s) for _, s in moves]
-t = np.array(truth)
 
 
 def ranking(vm) -> tuple[int, int, float]:
-    v = np.array([s[-1] for s in vm.score([G.prompt(p) for p, _ in rows], [s.steps for _, s in rows])])
-    top1 = top3 = i = 0
-    for n in sizes:
-        order = np.argsort(-v[i: i + n])
-        top1 += bool(t[i: i + n][order[0]])
-        top3 += bool(t[i: i + n][order[:3]].any())
-        i += n
-    return top1, top3, round(float((v[t][:, None] > v[~t][None, :]).mean()), 3)
+    r = first_step_ranking(vm, test)
+    return r["top1"], r["top3"], r["auc"]
 
 
 print("shipped PRM: top-1, top-3, AUC", ranking(values["prm"]))

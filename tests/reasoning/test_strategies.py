@@ -84,7 +84,7 @@ def test_mcts_over_every_legal_step_takes_its_priors_from_the_policy():
 
     first = len(list(G.moves(G.initial_state(P))))
     for uniform in (False, True):
-        game = StepGame(G, 48, enumerate=True, uniform=uniform)
+        game = StepGame(G, 48, every_step=True, uniform=uniform)
         ev = StepEvaluator(game, StubPolicy(0.9, False), None, 1.0, 0, {(P.numbers, P.target): 0}, [Usage()])
         out = ev([G.initial_state(P)])
         priors = out.priors[0]

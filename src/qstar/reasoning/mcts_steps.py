@@ -46,10 +46,10 @@ class StepGame:
     obs_shape = (0,)
     num_actions: int
 
-    def __init__(self, task: Task, num_actions: int, enumerate: bool = False, uniform: bool = False):
+    def __init__(self, task: Task, num_actions: int, every_step: bool = False, uniform: bool = False):
         self.task, self.num_actions = task, num_actions
-        self.enumerate = enumerate  # actions: every legal step (priors from the policy) instead of K samples
-        self.uniform = uniform  # with enumerate: equal priors, the policy is not asked (the no-model baseline)
+        self.every_step = every_step  # actions: every legal step (priors from the policy) instead of K samples
+        self.uniform = uniform  # with every_step: equal priors, the policy is not asked (the no-model baseline)
         self.proposals: dict[tuple, list[tuple[str, StepState, float]]] = {}
         self.wins: dict[tuple, StepState] = {}  # (numbers, target) -> first finished state that hit the target
 
@@ -116,7 +116,7 @@ class StepEvaluator:
                 else:
                     self.game.proposals[s.key] = []
             new = keep
-        if self.game.enumerate:
+        if self.game.every_step:
             self._score_all_steps(new)
         else:
             self._sample_steps(new)
@@ -185,7 +185,7 @@ def mcts(task: Task, problems: Sequence[Problem], policy: Policy, value: ValueMo
     usages = [Usage() for _ in uniq]
     if proposals == 0:  # every legal step: at most n(n-1) ordered pairs times the operations
         most = max((len(p.numbers) for p in problems), default=2)
-        game = StepGame(task, most * (most - 1) * 4, enumerate=True, uniform=uniform_priors)
+        game = StepGame(task, most * (most - 1) * 4, every_step=True, uniform=uniform_priors)
     else:
         check(not uniform_priors, "uniform_priors needs proposals=0 (every legal step)")
         game = StepGame(task, proposals)
