@@ -10,7 +10,7 @@ from qstar.core.errors import ConfigError  # noqa: E402
 from qstar.reasoning.game24 import Game24  # noqa: E402
 from qstar.reasoning.loop import LoopConfig, run_loop  # noqa: E402
 
-TOY = dict(seed=0, train_problems=12, traces_per_problem=1, sft_epochs=0.5, search_problems=4, search_width=2,
+TOY = dict(seed=0, extra_split=None, train_problems=12, traces_per_problem=1, sft_epochs=0.5, search_problems=4, search_width=2,
            search_proposals=2, samples_per_problem=1, finetune_epochs=0.5, label_problems=3, label_samples=1,
            rollouts=1, value_epochs=0.5, eval_problems=3, eval_beam=True, policy_layers=1, policy_width=16,
            value_layers=1, value_width=16, vocab_size=280, step_label_problems=2, step_label_problems_round=1,
@@ -31,3 +31,15 @@ def test_loop_writes_its_run_folder_and_resumes(tmp_path):
         run_loop(Game24(), run, LoopConfig(rounds=1, **TOY), log=lambda s: None)
     m2 = run_loop(Game24(), run, LoopConfig(rounds=2, **TOY), resume=True, log=lambda s: None)
     assert [r["round"] for r in m2] == [0, 1, 2]
+
+
+def test_loop_with_mcts_search_and_synthetic_training_puzzles(tmp_path):
+    cfg = LoopConfig(rounds=1, **{**TOY, "eval_beam": False, "extra_split": "synthetic"}, search="mcts",
+                     search_sims=8, extra_traces_per_problem=1)
+    m = run_loop(Game24(), tmp_path / "run", cfg, log=lambda s: None)
+    assert m[0]["sft_traces"] == 12 + 12  # one solver trace for each of 12 training and 12 synthetic puzzles
+    assert m[1]["search"] == "mcts" and 0 <= m[1]["search_alone_solved"] <= 1
+    # solutions come only from the verifier-checked search and samples of the 4 searched problems
+    assert m[1]["kept_solutions"] >= round(4 * m[1]["search_alone_solved"])
+    with pytest.raises(ConfigError):
+        LoopConfig(search="dfs")

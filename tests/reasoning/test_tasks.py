@@ -16,6 +16,15 @@ def test_split_is_ranks_901_to_1000_and_disjoint_from_train():
     assert len(load_puzzles()) == 1362 and len(TEST_ROWS) == 100
 
 
+def test_synthetic_training_puzzles_are_solvable_new_and_never_a_test_puzzle():
+    synth = G.problems("synthetic")
+    keys = {tuple(sorted(p.numbers)) for p in synth}
+    assert len(keys) == len(synth) == 4344  # every solvable multiset of 1..20 with a number above 13
+    assert all(max(p.numbers) > 13 for p in synth)
+    assert not keys & {tuple(sorted(p.numbers)) for p in load_puzzles()}
+    assert all(G.solvable(p.numbers, 24) for p in synth[::97])
+
+
 def test_every_shipped_puzzle_is_solvable_and_known_unsolvable_ones_are_not():
     assert all(G.solvable(p.numbers, 24) for p in G.problems("test"))
     assert not G.solvable((1, 1, 1, 1), 24) and not G.solvable((13, 13, 13, 13), 24)

@@ -55,7 +55,7 @@ def _load_models(task_name: str, models: Optional[Path]):
 
 # Countdown has up to 6 numbers, so up to ~60 legal first steps per problem (Game of 24: ~20), and longer
 # solutions: a smaller labelling and search budget keeps its run to a few CPU-minutes.
-TASK_DEFAULTS = {"countdown": dict(traces_per_problem=2, sft_epochs=4.0, step_label_problems=60,
+TASK_DEFAULTS = {"countdown": dict(extra_split=None, replay=1.0, traces_per_problem=2, sft_epochs=4.0, step_label_problems=60,
                                    step_label_problems_round=30, search_problems=100, label_problems=50,
                                    value_epochs=2.0)}
 
@@ -65,7 +65,7 @@ def _train(task_name: str, run: Path, rounds: int, resume: bool, seed: int, quic
 
     cfg = LoopConfig(rounds=rounds, seed=seed, threads=threads, **TASK_DEFAULTS.get(task_name, {}))
     if quick:  # a smoke run: minutes, not an hour; the figures mean little
-        cfg = LoopConfig(rounds=rounds, seed=seed, traces_per_problem=1, sft_epochs=0.3, search_problems=16,
+        cfg = LoopConfig(rounds=rounds, seed=seed, extra_split=None, traces_per_problem=1, sft_epochs=0.3, search_problems=16,
                          label_problems=16, finetune_epochs=0.3, value_epochs=0.3, eval_problems=10,
                          eval_beam=False, policy_width=32, policy_layers=1, value_width=32, value_layers=1,
                          train_problems=60, step_label_problems=8, step_label_problems_round=4)

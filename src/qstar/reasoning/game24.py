@@ -2,13 +2,18 @@
 
 The puzzles are the Tree of Thoughts set shipped in ``qstar/data/game24/24.csv`` (see SOURCE.md there).
 Splits: ``test`` is ranks 901–1000 (rows 900–999), the split the paper reports on; ``train`` is every
-other puzzle, so nothing trained here ever sees a test puzzle.
+other puzzle, so nothing trained here ever sees a test puzzle. ``synthetic`` is extra training material
+beyond the set: every solvable multiset of four numbers from 1 to ``SYNTHETIC_MAX`` with at least one
+number above 13. The 1,362 puzzles are all the solvable multisets of 1..13, so a synthetic puzzle is
+never one of them, and never a test puzzle.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import itertools
 from importlib import resources
 from pathlib import Path
 
@@ -17,6 +22,7 @@ from qstar.reasoning.arithmetic import ArithmeticTask, Rules
 from qstar.reasoning.task import Problem
 
 TEST_ROWS = range(900, 1000)  # ranks 901–1000
+SYNTHETIC_MAX = 20  # synthetic puzzles use numbers up to this, at least one of them above 13
 
 
 def load_puzzles() -> list[Problem]:
@@ -24,6 +30,15 @@ def load_puzzles() -> list[Problem]:
     text = resources.files("qstar.data").joinpath("game24/24.csv").read_text(encoding="utf-8")
     rows = list(csv.DictReader(io.StringIO(text)))
     return [Problem(tuple(int(x) for x in r["Puzzles"].split()), 24, id=r["Rank"]) for r in rows]
+
+
+@functools.lru_cache(maxsize=1)
+def synthetic_puzzles() -> tuple[Problem, ...]:
+    """Every solvable multiset of four numbers from 1..SYNTHETIC_MAX with one above 13 (4,344 of them)."""
+    task = Game24()
+    return tuple(Problem(c, 24, id=f"s{k}") for k, c in enumerate(
+        c for c in itertools.combinations_with_replacement(range(1, SYNTHETIC_MAX + 1), 4)
+        if c[-1] > 13 and task.solvable(c, 24)))
 
 
 def read_puzzle_file(path: str | Path) -> list[Problem]:
@@ -61,6 +76,8 @@ class Game24(ArithmeticTask):
             out = [p for i, p in enumerate(puzzles) if i not in TEST_ROWS]
         elif split == "all":
             out = puzzles
+        elif split == "synthetic":
+            out = list(synthetic_puzzles())
         else:
-            raise QstarError(f"unknown split {split!r}; use train, test or all")
+            raise QstarError(f"unknown split {split!r}; use train, test, all or synthetic")
         return out[:n] if n is not None else out

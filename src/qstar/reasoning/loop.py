@@ -2,9 +2,11 @@
 
 Round 0: train qstar's BPE tokenizer on solver traces of the training problems, train the policy on
 those traces, label the policy's own samples by Math-Shepherd rollouts, train the PRM and the ORM.
-Rounds 1..R: search on training problems with the current policy and PRM → keep the solutions the
-verifier accepts → fine-tune the policy on them (with a replay of the solver traces) → relabel the
-PRM/ORM data with rollouts of the new policy and retrain → evaluate on the test split.
+Rounds 1..R: search on training problems with the current policy (MCTS over every legal step, the
+policy's priors) → keep the solutions the verifier accepts → fine-tune the policy on them (with a replay
+of the solver traces) → relabel the PRM/ORM data with rollouts of the new policy and retrain → evaluate
+on the test split. ``extra_split`` adds the task's extra training problems (Game of 24: ``synthetic``)
+to the solver traces and to the problems searched.
 
 Run folder: ``config.json``, ``metrics.jsonl`` (one line per round), ``policy/`` ``prm/`` ``orm/``
 (latest checkpoints, written atomically), ``round-K.done`` markers for ``--resume``,
@@ -32,17 +34,21 @@ class LoopConfig:
     seed: int = 0
     vocab_size: int = 320  # BPE vocabulary (256 bytes + merges + 2 specials)
     traces_per_problem: int = 12  # solver traces per training problem for the first policy
-    sft_epochs: float = 4.0
+    extra_split: str | None = "synthetic"  # the task's extra training problems, or None
+    extra_traces_per_problem: int = 4  # solver traces per extra problem
+    sft_epochs: float = 6.0
     policy_layers: int = 4
     policy_width: int = 128
     value_layers: int = 3
     value_width: int = 96
-    search_problems: int = 200  # training problems searched per round
-    search_width: int = 5  # beam width of the search that gathers solutions
-    search_proposals: int = 16
+    search_problems: int = 300  # training problems searched per round
+    search: str = "beam"  # the search that gathers solutions: "beam" (ToT beam with the PRM) or "mcts"
+    search_width: int = 5  # beam: width
+    search_proposals: int = 16  # beam: sampled proposals per state
+    search_sims: int = 200  # mcts: simulations per step, over every legal step, no value model
     samples_per_problem: int = 4  # also keep verified plain samples (temperature 1)
-    finetune_epochs: float = 4.0
-    replay: float = 1.0  # solver traces replayed per new solution when fine-tuning
+    finetune_epochs: float = 4.0  # over the kept solutions and the replayed traces
+    replay: float = 10.0  # solver traces replayed per new solution when fine-tuning
     label_problems: int = 200  # training problems whose samples get Math-Shepherd labels per round
     label_samples: int = 2
     step_label_problems: int = 1300  # round 0: training problems whose every legal first step is labelled (all)
@@ -64,6 +70,7 @@ class LoopConfig:
             check(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
         check(self.step_label_problems >= 0 and self.step_label_problems_round >= 0,
               "step_label_problems must be >= 0")
+        check(self.search in ("beam", "mcts"), f"search must be beam or mcts, got {self.search!r}")
 
 
 def solver_traces(task: Task, problems: list[Problem], per_problem: int, seed: int) -> tuple[list[str], list[str]]:
@@ -139,6 +146,7 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
     from qstar.reasoning.lm import quiet_transformers, train_step_tokenizer
     from qstar.reasoning.policy import LMPolicy, PolicyConfig
     from qstar.reasoning.reward import ValueConfig, ValueLM
+    from qstar.reasoning.mcts_steps import mcts
     from qstar.reasoning.strategies import beam
 
     quiet_transformers()
@@ -156,8 +164,9 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
         torch.set_num_threads(cfg.threads)
     atomic_write_json(run / "config.json", asdict(cfg))
     train = task.problems("train", seed=cfg.seed)[: cfg.train_problems]
+    extra = task.problems(cfg.extra_split, seed=cfg.seed)[: cfg.train_problems] if cfg.extra_split else []
     test = task.problems("test", seed=cfg.seed)[: cfg.eval_problems]
-    check(not {p.numbers for p in train} & {p.numbers for p in test} or task.name != "game24",
+    check(not {p.numbers for p in train + extra} & {p.numbers for p in test} or task.name != "game24",
           "training problems overlap the test split")
     rng = random.Random(cfg.seed)
     metrics = read_jsonl(run / "metrics.jsonl")
@@ -168,12 +177,15 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
         nonlocal prompts0, comps0
         if prompts0 is None:
             prompts0, comps0 = solver_traces(task, train, cfg.traces_per_problem, cfg.seed)
+            more = solver_traces(task, extra, cfg.extra_traces_per_problem, cfg.seed + 1)
+            prompts0, comps0 = prompts0 + more[0], comps0 + more[1]
         return prompts0, comps0
 
     if 0 not in done:
         t0, c0 = time.perf_counter(), time.process_time()
         prompts, comps = sft_data()
-        log(f"round 0: {len(prompts)} solver traces from {len(train)} training problems")
+        log(f"round 0: {len(prompts)} solver traces from {len(train)} training problems"
+            + (f" and {len(extra)} {cfg.extra_split} ones" if extra else ""))
         tok = train_step_tokenizer([a + b for a, b in zip(prompts, comps)][:4000], cfg.vocab_size)
         policy = LMPolicy.new(tok, PolicyConfig(n_layer=cfg.policy_layers, n_embd=cfg.policy_width), seed=cfg.seed)
         vcfg = ValueConfig(n_layer=cfg.value_layers, n_embd=cfg.value_width)
@@ -187,7 +199,7 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
         order = rng.sample(train, len(train))  # label problems: a fixed shuffle, fresh ones each round
         lab = _label_and_fit(task, order[: cfg.label_problems], order[: cfg.step_label_problems], acting, prm, orm,
                              cfg, cfg.seed, cfg.value_epochs)
-        row = {"round": 0, "policy_params": policy.num_parameters, "value_params": sum(
+        row = {"round": 0, "sft_traces": len(prompts), "policy_params": policy.num_parameters, "value_params": sum(
             p.numel() for p in prm.net.parameters()), "sft": sft, **lab}
         _finish_round(row, run, task, test, acting, policy, prm, orm, cfg, t0, c0, metrics, log)
     policy, prm, orm = LMPolicy.load(run / "policy"), ValueLM.load(run / "prm"), ValueLM.load(run / "orm")
@@ -197,14 +209,19 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
             continue
         t0, c0 = time.perf_counter(), time.process_time()
         rr = random.Random(cfg.seed * 1000 + r)
-        probs = rr.sample(train, min(cfg.search_problems, len(train)))
+        pool = train + extra
+        probs = rr.sample(pool, min(cfg.search_problems, len(pool)))
         found: dict[tuple, set[str]] = {}
-        res = beam(task, probs, acting, prm, seed=cfg.seed + r, width=cfg.search_width, proposals=cfg.search_proposals)
-        n_beam = 0
+        if cfg.search == "mcts":
+            res = mcts(task, probs, acting, None, seed=cfg.seed + r, simulations=cfg.search_sims, proposals=0)
+        else:
+            res = beam(task, probs, acting, prm, seed=cfg.seed + r, width=cfg.search_width,
+                       proposals=cfg.search_proposals)
+        n_search = 0
         for p, x in zip(probs, res):
             if x.answer is not None and task.score(p, x.answer).ok:  # the verifier decides what is kept
                 found.setdefault(p.numbers, set()).add("".join(s + "\n" for s in x.steps))
-                n_beam += 1
+                n_search += 1
         samples = acting.generate([task.prompt(p) for p in probs], n=cfg.samples_per_problem, temperature=1.0,
                                   stop="end", seed=cfg.seed + r)
         for p, cs in zip(probs, samples):
@@ -226,7 +243,8 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
         lab = _label_and_fit(task, rr.sample(train, min(cfg.label_problems, len(train))), fresh, acting, prm, orm,
                              cfg, cfg.seed + r, cfg.value_epochs_round)
         row = {"round": r, "search_problems": len(probs), "search_solved": round(len(found) / len(probs), 4),
-               "beam_solved": round(n_beam / len(probs), 4), "kept_solutions": len(new_c), "replayed": k,
+               "search": cfg.search,
+               "search_alone_solved": round(n_search / len(probs), 4), "kept_solutions": len(new_c), "replayed": k,
                "finetune": ft, **lab}
         _finish_round(row, run, task, test, acting, policy, prm, orm, cfg, t0, c0, metrics, log)
     write_report(run, metrics, task.name)
