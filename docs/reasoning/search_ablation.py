@@ -22,12 +22,9 @@ def solved(task, problems, results) -> int:
     return sum(bool(r.answer) and task.score(p, r.answer).ok for p, r in zip(problems, results))
 
 
-def main() -> None:
-    sims = [int(x) for x in (sys.argv[1] if len(sys.argv) > 1 else "64,200").split(",")]
-    task = Game24()
-    problems = task.problems("test")
-    policy, values = _load_models("game24", Path(sys.argv[2]) if len(sys.argv) > 2 else None)
-
+def greedy_diagnosis(task, problems, policy) -> dict:
+    """Greedy decoding: puzzles solved, how often its first step leaves the target reachable (exact solver),
+    and how many of those it finished."""
     res = greedy(task, problems, policy, None)
     first_ok = finished = 0
     for p, r in zip(problems, res):
@@ -35,8 +32,18 @@ def main() -> None:
         if nxt is not None and task.state_solvable(nxt):
             first_ok += 1
             finished += bool(r.answer) and task.score(p, r.answer).ok
-    print(f"greedy: solved {solved(task, problems, res)}/{len(problems)}; first step leaves 24 reachable for "
-          f"{first_ok}; finished {finished} of those")
+    return {"solved": solved(task, problems, res), "first_step_solvable": first_ok, "finished": finished}
+
+
+def main() -> None:
+    sims = [int(x) for x in (sys.argv[1] if len(sys.argv) > 1 else "64,200").split(",")]
+    task = Game24()
+    problems = task.problems("test")
+    policy, values = _load_models("game24", Path(sys.argv[2]) if len(sys.argv) > 2 else None)
+
+    g = greedy_diagnosis(task, problems, policy)
+    print(f"greedy: solved {g['solved']}/{len(problems)}; first step leaves 24 reachable for "
+          f"{g['first_step_solvable']}; finished {g['finished']} of those")
 
     for n in sims:
         for priors in ("policy", "uniform"):

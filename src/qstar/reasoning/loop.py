@@ -36,7 +36,7 @@ class LoopConfig:
     traces_per_problem: int = 12  # solver traces per training problem for the first policy
     extra_split: str | None = "synthetic"  # the task's extra training problems, or None
     extra_traces_per_problem: int = 4  # solver traces per extra problem
-    sft_epochs: float = 6.0
+    sft_epochs: float = 3.5
     policy_layers: int = 4
     policy_width: int = 128
     value_layers: int = 3
@@ -46,9 +46,11 @@ class LoopConfig:
     search_width: int = 5  # beam: width
     search_proposals: int = 16  # beam: sampled proposals per state
     search_sims: int = 200  # mcts: simulations per step, over every legal step, no value model
-    samples_per_problem: int = 4  # also keep verified plain samples (temperature 1)
-    finetune_epochs: float = 4.0  # over the kept solutions and the replayed traces
-    replay: float = 10.0  # solver traces replayed per new solution when fine-tuning
+    samples_per_problem: int = 4  # also keep verified plain samples (temperature 1) ...
+    sample_problems: int = 2000  # ... of this many problems: the searched ones, then more from the pool
+    finetune_epochs: float = 3.5  # over the kept solutions and the replayed traces
+    finetune_lr: float = 5e-4  # peak learning rate of each round's fine-tuning
+    replay: float = 2.0  # solver traces replayed per new solution when fine-tuning
     label_problems: int = 200  # training problems whose samples get Math-Shepherd labels per round
     label_samples: int = 2
     step_label_problems: int = 1300  # round 0: training problems whose every legal first step is labelled (all)
@@ -222,27 +224,30 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
             if x.answer is not None and task.score(p, x.answer).ok:  # the verifier decides what is kept
                 found.setdefault(p.numbers, set()).add("".join(s + "\n" for s in x.steps))
                 n_search += 1
-        samples = acting.generate([task.prompt(p) for p in probs], n=cfg.samples_per_problem, temperature=1.0,
+        sampled = probs + rr.sample(pool, min(max(0, cfg.sample_problems - len(probs)), len(pool)))
+        samples = acting.generate([task.prompt(p) for p in sampled], n=cfg.samples_per_problem, temperature=1.0,
                                   stop="end", seed=cfg.seed + r)
-        for p, cs in zip(probs, samples):
+        for p, cs in zip(sampled, samples):
             for c in cs:
                 if task.score_trace(p, c.text).ok:
                     state, _ = task.parse_trace(p, c.text)
                     found.setdefault(p.numbers, set()).add("".join(s + "\n" for s in state.steps))
-        by_numbers = {p.numbers: p for p in probs}
+        by_numbers = {p.numbers: p for p in sampled}
         new_p = [task.prompt(by_numbers[k]) for k, v in found.items() for _ in v]
         new_c = [t for v in found.values() for t in v]
         prompts, comps = sft_data()
         k = min(len(prompts), int(cfg.replay * len(new_p)))
         idx = rr.sample(range(len(prompts)), k)
         ft = policy.finetune(new_p + [prompts[i] for i in idx], targets(new_c + [comps[i] for i in idx], cfg.calculator),
-                             _train_cfg(cfg, cfg.finetune_epochs, cfg.seed + r, lr=1e-3))
+                             _train_cfg(cfg, cfg.finetune_epochs, cfg.seed + r, lr=cfg.finetune_lr))
         order = random.Random(cfg.seed).sample(train, len(train))
         a = (cfg.step_label_problems + (r - 1) * cfg.step_label_problems_round) % max(1, len(train))
         fresh = (order + order)[a: a + min(cfg.step_label_problems_round, len(train))]
         lab = _label_and_fit(task, rr.sample(train, min(cfg.label_problems, len(train))), fresh, acting, prm, orm,
                              cfg, cfg.seed + r, cfg.value_epochs_round)
-        row = {"round": r, "search_problems": len(probs), "search_solved": round(len(found) / len(probs), 4),
+        row = {"round": r, "search_problems": len(probs), "sampled_problems": len(set(p.numbers for p in sampled)),
+               "search_solved": round(sum(p.numbers in found for p in probs) / len(probs), 4),
+               "solved_any": round(len(found) / len(by_numbers), 4),
                "search": cfg.search,
                "search_alone_solved": round(n_search / len(probs), 4), "kept_solutions": len(new_c), "replayed": k,
                "finetune": ft, **lab}
