@@ -2,9 +2,9 @@
 
 Round 0: train qstar's BPE tokenizer on solver traces of the training problems, train the policy on
 those traces, label the policy's own samples by Math-Shepherd rollouts, train the PRM and the ORM.
-Rounds 1..R: search on training problems with the current policy (MCTS over every legal step, the
-policy's priors) → keep the solutions the verifier accepts → fine-tune the policy on them (with a replay
-of the solver traces) → relabel the PRM/ORM data with rollouts of the new policy and retrain → evaluate
+Rounds 1..R: search on training problems with the current policy (ToT beam with the PRM, or MCTS over
+every legal step) and sample it on more of them → keep the solutions the verifier accepts → fine-tune the
+policy on them (with a replay of the solver traces) → relabel the PRM/ORM data with rollouts of the new policy and retrain → evaluate
 on the test split. ``extra_split`` adds the task's extra training problems (Game of 24: ``synthetic``)
 to the solver traces and to the problems searched.
 
@@ -168,7 +168,8 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
     train = task.problems("train", seed=cfg.seed)[: cfg.train_problems]
     extra = task.problems(cfg.extra_split, seed=cfg.seed)[: cfg.train_problems] if cfg.extra_split else []
     test = task.problems("test", seed=cfg.seed)[: cfg.eval_problems]
-    check(not {p.numbers for p in train + extra} & {p.numbers for p in test} or task.name != "game24",
+    pool = train + extra
+    check(not {p.numbers for p in pool} & {p.numbers for p in test} or task.name != "game24",
           "training problems overlap the test split")
     rng = random.Random(cfg.seed)
     metrics = read_jsonl(run / "metrics.jsonl")
@@ -211,7 +212,6 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
             continue
         t0, c0 = time.perf_counter(), time.process_time()
         rr = random.Random(cfg.seed * 1000 + r)
-        pool = train + extra
         probs = rr.sample(pool, min(cfg.search_problems, len(pool)))
         found: dict[tuple, set[str]] = {}
         if cfg.search == "mcts":
@@ -245,7 +245,7 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
         fresh = (order + order)[a: a + min(cfg.step_label_problems_round, len(train))]
         lab = _label_and_fit(task, rr.sample(train, min(cfg.label_problems, len(train))), fresh, acting, prm, orm,
                              cfg, cfg.seed + r, cfg.value_epochs_round)
-        row = {"round": r, "search_problems": len(probs), "sampled_problems": len(set(p.numbers for p in sampled)),
+        row = {"round": r, "search_problems": len(probs), "sampled_problems": len(by_numbers),
                "search_solved": round(sum(p.numbers in found for p in probs) / len(probs), 4),
                "solved_any": round(len(found) / len(by_numbers), 4),
                "search": cfg.search,
