@@ -9,7 +9,7 @@ on the test split. ``extra_split`` adds the task's extra training problems (Game
 to the solver traces and to the problems searched.
 
 Run folder: ``config.json``, ``metrics.jsonl`` (one line per round), ``policy/`` ``prm/`` ``orm/``
-(latest checkpoints, written atomically), ``round-K.done`` markers for ``--resume``,
+(latest checkpoints, written atomically), ``solutions-K.json`` (the verified solutions round K kept),
 ``solve_rate.png``, ``summary.md``.
 """
 
@@ -33,10 +33,10 @@ class LoopConfig:
     rounds: int = 3  # improvement rounds after round 0
     seed: int = 0
     vocab_size: int = 320  # BPE vocabulary (256 bytes + merges + 2 specials)
-    traces_per_problem: int = 12  # solver traces per training problem for the first policy
+    traces_per_problem: int = 6  # solver traces per training problem for the first policy
     extra_split: str | None = "synthetic"  # the task's extra training problems, or None
-    extra_traces_per_problem: int = 4  # solver traces per extra problem
-    sft_epochs: float = 3.5
+    extra_traces_per_problem: int = 6  # solver traces per extra problem
+    sft_epochs: float = 6.9
     policy_layers: int = 4
     policy_width: int = 128
     value_layers: int = 3
@@ -48,9 +48,10 @@ class LoopConfig:
     search_sims: int = 200  # mcts: simulations per step, over every legal step, no value model
     samples_per_problem: int = 4  # also keep verified plain samples (temperature 1) ...
     sample_problems: int = 2000  # ... of this many problems: the searched ones, then more from the pool
-    finetune_epochs: float = 3.5  # over the kept solutions and the replayed traces
-    finetune_lr: float = 5e-4  # peak learning rate of each round's fine-tuning
-    replay: float = 2.0  # solver traces replayed per new solution when fine-tuning
+    finetune_epochs: float = 4.0  # over the kept solutions and the replayed traces
+    finetune_lr: float = 1e-3  # peak learning rate of each round's fine-tuning
+    replay: float = 4.0  # solver traces replayed per new solution when fine-tuning
+    accumulate: bool = False  # fine-tune on every verified solution kept so far, not only this round's
     label_problems: int = 200  # training problems whose samples get Math-Shepherd labels per round
     label_samples: int = 2
     step_label_problems: int = 1300  # round 0: training problems whose every legal first step is labelled (all)
@@ -233,8 +234,12 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
                     state, _ = task.parse_trace(p, c.text)
                     found.setdefault(p.numbers, set()).add("".join(s + "\n" for s in state.steps))
         by_numbers = {p.numbers: p for p in sampled}
-        new_p = [task.prompt(by_numbers[k]) for k, v in found.items() for _ in v]
-        new_c = [t for v in found.values() for t in v]
+        kept = [(task.prompt(by_numbers[k]), t) for k, v in found.items() for t in sorted(v)]
+        atomic_write_json(run / f"solutions-{r}.json", kept)
+        if cfg.accumulate:  # the verified solutions of every round so far, like AlphaZero's replay buffer
+            old = [tuple(x) for q in range(1, r) for x in json.loads((run / f"solutions-{q}.json").read_text())]
+            kept = list(dict.fromkeys(old + kept))
+        new_p, new_c = [x[0] for x in kept], [x[1] for x in kept]
         prompts, comps = sft_data()
         k = min(len(prompts), int(cfg.replay * len(new_p)))
         idx = rr.sample(range(len(prompts)), k)
@@ -250,6 +255,7 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
                "solved_any": round(len(found) / len(by_numbers), 4),
                "search": cfg.search,
                "search_alone_solved": round(n_search / len(probs), 4), "kept_solutions": len(new_c), "replayed": k,
+               "new_solutions": sum(len(v) for v in found.values()),
                "finetune": ft, **lab}
         _finish_round(row, run, task, test, acting, policy, prm, orm, cfg, t0, c0, metrics, log)
     write_report(run, metrics, task.name)
