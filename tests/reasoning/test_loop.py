@@ -48,9 +48,12 @@ def test_loop_with_mcts_search_and_synthetic_training_puzzles(tmp_path):
 def test_loop_accumulates_verified_solutions_and_searches_puzzles_it_has_no_traces_of(tmp_path):
     run = tmp_path / "run"
     cfg = LoopConfig(rounds=2, **{**TOY, "eval_beam": False, "extra_split": "synthetic"}, search="mcts",
-                     search_sims=16, extra_traces_per_problem=0, accumulate=True)
+                     search_sims=300, extra_traces_per_problem=0, accumulate=True)
     m = run_loop(Game24(), run, cfg, log=lambda s: None)
     assert m[0]["sft_traces"] == 12  # the synthetic puzzles are only searched, never given solver traces
     rounds = [{tuple(x) for x in json.loads((run / f"solutions-{r}.json").read_text())} for r in (1, 2)]
     assert [m[r]["new_solutions"] for r in (1, 2)] == [len(s) for s in rounds]
     assert m[2]["kept_solutions"] == len(rounds[0] | rounds[1]) >= m[2]["new_solutions"]
+    g = Game24()  # every kept solution is one the verifier accepts for the puzzle of its prompt
+    by_prompt = {g.prompt(p): p for split in ("train", "synthetic") for p in g.problems(split, seed=0)[:12]}
+    assert rounds[0] | rounds[1] and all(g.score_trace(by_prompt[q], t).ok for q, t in rounds[0] | rounds[1])
