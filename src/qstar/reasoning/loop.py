@@ -25,7 +25,7 @@ from typing import Callable
 from qstar.core.atomic import append_jsonl, atomic_write_json, atomic_write_png, atomic_write_text, read_jsonl
 from qstar.core.errors import ConfigError, check
 from qstar.core.progress import progress_bar
-from qstar.reasoning.task import Problem, Task
+from qstar.reasoning.task import Problem, Task, steps_text
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def solver_traces(task: Task, problems: list[Problem], per_problem: int, seed: i
         sols.sort(key=len)
         for s in sols[:per_problem]:
             prompts.append(task.prompt(p))
-            comps.append("".join(x + "\n" for x in s))
+            comps.append(steps_text(s))
     return prompts, comps
 
 
@@ -223,7 +223,7 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
         n_search = 0
         for p, x in zip(probs, res):
             if x.answer is not None and task.score(p, x.answer).ok:  # the verifier decides what is kept
-                found.setdefault(p.numbers, set()).add("".join(s + "\n" for s in x.steps))
+                found.setdefault(p.numbers, set()).add(steps_text(x.steps))
                 n_search += 1
         sampled = probs + rr.sample(pool, min(max(0, cfg.sample_problems - len(probs)), len(pool)))
         samples = acting.generate([task.prompt(p) for p in sampled], n=cfg.samples_per_problem, temperature=1.0,
@@ -232,7 +232,7 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
             for c in cs:
                 if task.score_trace(p, c.text).ok:
                     state, _ = task.parse_trace(p, c.text)
-                    found.setdefault(p.numbers, set()).add("".join(s + "\n" for s in state.steps))
+                    found.setdefault(p.numbers, set()).add(steps_text(state.steps))
         by_numbers = {p.numbers: p for p in sampled}
         kept = [(task.prompt(by_numbers[k]), t) for k, v in found.items() for t in sorted(v)]
         atomic_write_json(run / f"solutions-{r}.json", kept)

@@ -23,7 +23,7 @@ from qstar.core.errors import CheckpointError, check
 from qstar.reasoning.interfaces import Policy
 from qstar.reasoning.lm import TrainConfig, pad_batch, train_loop
 from qstar.reasoning.policy import save_folder
-from qstar.reasoning.task import Problem, Task
+from qstar.reasoning.task import Problem, Task, steps_text
 
 Kind = Literal["prm", "orm"]
 
@@ -215,7 +215,7 @@ def mc_labels(task: Task, problems: Sequence[Problem], policy: Policy, samples: 
                                temperature=temperature, stop="end", seed=rng.randrange(1 << 30))
         for (t, k), cs in zip(chunk, outs):
             s = traces[t][1][k]
-            prefix = "".join(x + "\n" for x in s.steps)
+            prefix = steps_text(s.steps)
             wins[(t, k)] = sum(task.score_trace(s.problem, prefix + c.text).ok for c in cs)
         if progress:
             progress(len(chunk))
@@ -359,7 +359,7 @@ def step_labels(task: Task, problems: Sequence[Problem], policy: Policy, rollout
             b = label(s2, sum(won(e) for _, e in fins))
             end = fins[0][1]
             if end is not None:  # the finish was written from a state with the same numbers; replay it here
-                end, _ = task.parse_trace(s2.problem, "".join(x + "\n" for x in s2.steps + end.steps[len(s2.steps):]))
+                end, _ = task.parse_trace(s2.problem, steps_text(s2.steps + end.steps[len(s2.steps):]))
             if end is None or not task.is_done(end):  # no valid finish written: the pair alone
                 out.append(Labeled(s1.problem, s2.steps, (a[0], b[0]), (a[1], b[1]), (a[2], b[2]), 0.0, (True, True)))
                 continue

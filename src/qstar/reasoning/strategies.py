@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 from qstar.core.errors import check
 from qstar.reasoning.interfaces import Budget, Completion, Policy, SearchResult, Usage, ValueModel
-from qstar.reasoning.task import Problem, StepState, Task
+from qstar.reasoning.task import Problem, StepState, Task, steps_text
 
 Strategy = Callable[..., list[SearchResult]]
 AGGREGATIONS = ("min", "last", "prod")
@@ -29,7 +29,7 @@ AGGREGATIONS = ("min", "last", "prod")
 
 def state_text(task: Task, state: StepState) -> str:
     """Prompt plus the steps written so far, each ending in a newline: what the policy continues."""
-    return task.prompt(state.problem) + "".join(s + "\n" for s in state.steps)
+    return task.prompt(state.problem) + steps_text(state.steps)
 
 
 def _charge(usages: list[Usage], owners: Sequence[int], started: float, counter: str) -> None:

@@ -50,6 +50,11 @@ class Item:
     expr: str
 
 
+def steps_text(steps) -> str:
+    """Step lines as the policy writes them after the prompt: each one ending in a newline."""
+    return "".join(s + "\n" for s in steps)
+
+
 @dataclass(frozen=True)
 class StepState:
     """A partial solution: the numbers left (sorted by value) and the step lines written so far."""
