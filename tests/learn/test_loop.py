@@ -22,8 +22,9 @@ NET = ResNetConfig(2, 3, 3, 9, blocks=1, channels=8)
 
 def tiny(iterations: int) -> LoopConfig:
     return LoopConfig(iterations=iterations, games_per_iteration=6, train_steps=4, batch_size=16, buffer_size=2000,
-                      eval_games=2, eval_simulations=4, threads=1, seed=3,
-                      selfplay=SelfPlayConfig(MCTSConfig(num_simulations=6, leaves_per_step=2), parallel_games=3))
+                      eval_games=2, eval_simulations=4, threads=1, seed=3, lr_schedule=((2, 1e-3), (3, 5e-4)),
+                      selfplay=SelfPlayConfig(MCTSConfig(num_simulations=6, leaves_per_step=2), parallel_games=3,
+                                              random_opening_prob=0.5, random_opening_moves=3))
 
 
 def spec() -> TrainingSpec:
@@ -50,6 +51,7 @@ def test_run_writes_everything_and_resume_is_bit_for_bit(tmp_path):
         assert (a / f).exists(), f
     assert not (a / "replay_0002.npz").exists()  # stale iteration files removed after the commit point
     assert "vs_random" in ma[-1] and "elo_ci95" in ma[-1]["vs_previous"]
+    assert [m["lr"] for m in ma] == [2e-3, 1e-3, 5e-4]  # the schedule, across the resume too
 
 
 def test_refuses_to_overwrite_or_resume_nothing(tmp_path):
@@ -82,6 +84,12 @@ def test_config_validation():
         LoopConfig(iterations=0)
     with pytest.raises(ConfigError, match="buffer_size"):
         LoopConfig(buffer_size=10, batch_size=64)
+    with pytest.raises(ConfigError, match="iteration order"):
+        LoopConfig(lr_schedule=((5, 1e-3), (2, 1e-4)))
+    with pytest.raises(ConfigError, match="lr_schedule"):
+        LoopConfig(lr_schedule=((0, 1e-3),))
+    cfg = LoopConfig.from_json(json.loads(json.dumps(LoopConfig(lr=1.0, lr_schedule=((3, 0.5),)).to_json())))
+    assert [cfg.lr_at(i) for i in (1, 2, 3, 9)] == [1.0, 1.0, 0.5, 0.5]
 
 
 @pytest.mark.slow

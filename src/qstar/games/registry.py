@@ -89,10 +89,12 @@ GAMES: dict[str, GameEntry] = {
     "connect4": GameEntry(
         make_game=_c4, net=_net(4, 48),
         loop=LoopConfig(iterations=40, games_per_iteration=300, train_steps=400, batch_size=256, lr=2e-3,
+                        lr_schedule=((20, 6e-4), (32, 2e-4)),
                         buffer_size=250_000, eval_games=20, eval_simulations=64, threads=1,
                         selfplay=SelfPlayConfig(MCTSConfig(num_simulations=128, dirichlet_alpha=1.0, leaves_per_step=8),
                                                 parallel_games=150, temperature_moves=10,
-                                                fast_simulations=24, full_search_prob=0.25)),
+                                                fast_simulations=24, full_search_prob=0.25,
+                                                random_opening_prob=0.75, random_opening_moves=24)),
         baselines=lambda g: {"random": lambda: RandomPlayer(g),
                              "alphabeta3": lambda: AlphaBetaPlayer(g, 3, g.heuristic)},
         ground_truth=_c4_truth,

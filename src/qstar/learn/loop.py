@@ -42,6 +42,8 @@ class LoopConfig:
     train_steps: int = 200  # optimizer steps per iteration
     batch_size: int = 256
     lr: float = 2e-3
+    # step schedule: ((iteration, lr), ...) — from that iteration on, train at that lr (before the first: ``lr``)
+    lr_schedule: tuple = ()
     weight_decay: float = 1e-4
     buffer_size: int = 200_000  # positions, symmetric copies included
     eval_games: int = 40  # games against the previous iteration and each baseline; 0 = skip
@@ -61,6 +63,18 @@ class LoopConfig:
         check(self.buffer_size >= self.batch_size, "buffer_size must be >= batch_size")
         check(self.eval_games >= 0 and self.eval_simulations >= 1, "eval_games must be >= 0, eval_simulations >= 1")
         check(0.0 < self.gating_threshold < 1.0, "gating_threshold must be in (0, 1)")
+        object.__setattr__(self, "lr_schedule", tuple(tuple(step) for step in self.lr_schedule))
+        check(all(len(s) == 2 and s[0] >= 1 and s[1] > 0 for s in self.lr_schedule),
+              "lr_schedule must be (iteration >= 1, lr > 0) pairs")
+        check(list(self.lr_schedule) == sorted(self.lr_schedule), "lr_schedule must be in iteration order")
+
+    def lr_at(self, iteration: int) -> float:
+        """The learning rate of an iteration under ``lr_schedule``."""
+        lr = self.lr
+        for start, value in self.lr_schedule:
+            if iteration >= start:
+                lr = value
+        return lr
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -137,6 +151,8 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
         while loop_state["iteration"] < cfg.iterations:
             it = loop_state["iteration"] + 1
             t0 = time.perf_counter()
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr_at(it)
             weights = {k: v.clone() for k, v in net.state_dict().items()}
             with progress_bar(f"iter {it} self-play", cfg.games_per_iteration, "games") as bar:
                 records = executor.self_play(weights, cfg.games_per_iteration, int(rng.integers(2**31)), bar)
@@ -152,7 +168,7 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
             t_train = time.perf_counter() - t1
             t2 = time.perf_counter()
             m = {"iteration": it, **losses, "games": len(records), "positions": positions,
-                 "buffer": buffer.size, "mean_game_length": float(np.mean([r.length for r in records])),
+                 "buffer": buffer.size, "lr": cfg.lr_at(it), "mean_game_length": float(np.mean([r.length for r in records])),
                  "first_player_score": float(np.mean([(r.result + 1) / 2 for r in records]))}
             ev_new = NetworkEvaluator(game, net)
             if cfg.eval_games:

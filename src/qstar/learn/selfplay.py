@@ -20,12 +20,19 @@ class SelfPlayConfig:
     fast_simulations: int = 0  # playout cap randomization (KataGo): 0 = off
     full_search_prob: float = 0.25  # share of moves searched fully and kept as policy targets when on
     reuse_tree: bool = True
+    # random openings: with this probability a game first plays 1..random_opening_moves uniformly random legal
+    # moves (never one that ends the game), not searched and not kept as training positions; the rest of the game
+    # is self-play as usual, so the result still teaches the value of the positions that follow
+    random_opening_prob: float = 0.0
+    random_opening_moves: int = 0
 
     def __post_init__(self):
         check(self.parallel_games >= 1, f"parallel_games must be >= 1, got {self.parallel_games}")
         check(0 <= self.fast_simulations <= self.mcts.num_simulations,
               "fast_simulations must be in [0, num_simulations]")
         check(0.0 < self.full_search_prob <= 1.0, "full_search_prob must be in (0, 1]")
+        check(0.0 <= self.random_opening_prob <= 1.0, "random_opening_prob must be in [0, 1]")
+        check(self.random_opening_moves >= 0, "random_opening_moves must be >= 0")
 
 
 @dataclass
@@ -37,6 +44,7 @@ class GameRecord:
     moves: list[int]
     result: float  # for the first player: +1 win, 0 draw, -1 loss
     length: int
+    opening: int = 0  # how many of ``moves`` were random opening moves
 
 
 def play_games(game: Game, evaluator: Evaluator, cfg: SelfPlayConfig, n_games: int,
@@ -53,8 +61,9 @@ def play_games(game: Game, evaluator: Evaluator, cfg: SelfPlayConfig, n_games: i
     def start() -> dict:
         nonlocal started
         started += 1
-        return {"tree": Tree(game, game.initial_state(), forest=forest), "states": [], "pis": [], "players": [],
-                "moves": []}
+        state, moves = random_opening(game, cfg, rng)
+        return {"tree": Tree(game, state, forest=forest), "states": [], "pis": [], "players": [],
+                "moves": moves, "opening": len(moves)}
 
     while len(live) < min(cfg.parallel_games, n_games):
         live.append(start())
@@ -93,6 +102,21 @@ def play_games(game: Game, evaluator: Evaluator, cfg: SelfPlayConfig, n_games: i
     return records
 
 
+def random_opening(game: Game, cfg: SelfPlayConfig, rng: np.random.Generator):
+    """The start of one game: the initial state, or (with ``random_opening_prob``) the state after 1..k uniformly
+    random legal moves that do not end the game. Returns (state, moves)."""
+    state, moves = game.initial_state(), []
+    if cfg.random_opening_moves and rng.random() < cfg.random_opening_prob:
+        for _ in range(int(rng.integers(1, cfg.random_opening_moves + 1))):
+            a = int(rng.choice(np.flatnonzero(game.legal_mask(state))))
+            nxt = game.next_state(state, a)
+            if game.is_terminal(nxt):
+                break
+            state = nxt
+            moves.append(a)
+    return state, moves
+
+
 def _finish(game: Game, g: dict, final) -> GameRecord:
     v = game.terminal_value(final)
     last = game.to_play(final)
@@ -101,7 +125,7 @@ def _finish(game: Game, g: dict, final) -> GameRecord:
     result = v if last == 0 else -v
     obs = game.encode(g["states"]) if g["states"] else np.zeros((0, *game.obs_shape), np.float32)
     pi = np.array(g["pis"], np.float32).reshape(len(g["pis"]), game.num_actions)
-    return GameRecord(obs, pi, z, g["moves"], float(result), len(g["moves"]))
+    return GameRecord(obs, pi, z, g["moves"], float(result), len(g["moves"]), g["opening"])
 
 
 def augment(game: Game, rec: GameRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
