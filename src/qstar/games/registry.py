@@ -88,7 +88,7 @@ GAMES: dict[str, GameEntry] = {
         goal=lambda m: m.get("losses_vs_perfect_policy") == 0 and m.get("losses_vs_perfect_mcts") == 0),
     "connect4": GameEntry(
         make_game=_c4, net=_net(4, 48),
-        loop=LoopConfig(iterations=40, games_per_iteration=300, train_steps=400, batch_size=256, lr=2e-3,
+        loop=LoopConfig(iterations=40, games_per_iteration=1000, train_steps=300, batch_size=256, lr=2e-3,
                         lr_schedule=((20, 6e-4), (32, 2e-4)),
                         buffer_size=250_000, eval_games=20, eval_simulations=64, threads=1,
                         selfplay=SelfPlayConfig(MCTSConfig(num_simulations=128, dirichlet_alpha=1.0, leaves_per_step=8),
