@@ -2,7 +2,9 @@
 
 For each bundled set: the mean probability the network's policy gives the moves that led to the first 300
 positions, next to the uniform 1/legal (equal means the positions were reached by random play, not by good
-play), and the share of all 1000 positions whose value sign (win > 1/3 > draw > -1/3 > loss) is right.
+play); over all 1000 positions, the share whose value sign (win > 1/3 > draw > -1/3 > loss) is right and the
+value's mean squared error against the truth (+1 win, 0 draw, -1 loss; always answering 0 scores the share of
+decided positions).
 
     .venv/bin/python docs/connect4/probe_positions.py [MODEL ...]   # default: the shipped network
 """
@@ -37,4 +39,4 @@ for model in models:
         truth = np.array([np.sign(p.values.max()) for p in pos])
         pred = np.where(v > 1 / 3, 1, np.where(v < -1 / 3, -1, 0))
         print(f"  {name}: policy gives the played moves {np.mean(played):.3f} (uniform {np.mean(uniform):.3f}); "
-              f"value sign right on {100 * (pred == truth).mean():.1f}%")
+              f"value sign right on {100 * (pred == truth).mean():.1f}%, squared error {np.mean((v - truth) ** 2):.3f}")
