@@ -31,7 +31,7 @@ def test_random_openings_are_played_but_not_kept():
         assert np.array_equal(r.obs[0], G.encode([G.from_moves("".join(str(a + 1) for a in r.moves[:r.opening]))])[0])
 
 
-def test_no_random_openings_by_default():
+def test_no_random_openings_at_probability_zero():
     assert all(r.opening == 0 and len(r.z) == r.length for r in _play(0.0, 6, n=4))
 
 
