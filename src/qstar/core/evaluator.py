@@ -10,7 +10,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from qstar.core.game import Game, State
+from qstar.core.game import Game, State, random_action
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,6 @@ class RolloutEvaluator:
         game = self.game
         me = game.to_play(state)
         while not game.is_terminal(state):
-            state = game.next_state(state, int(self.rng.choice(np.flatnonzero(game.legal_mask(state)))))
+            state = game.next_state(state, random_action(game, state, self.rng))
         v = game.terminal_value(state)
         return v if game.to_play(state) == me else -v

@@ -62,6 +62,11 @@ def legal_actions(game: Game, state: State) -> np.ndarray:
     return np.flatnonzero(game.legal_mask(state))
 
 
+def random_action(game: Game, state: State, rng: np.random.Generator) -> int:
+    """A legal action of ``state``, uniformly at random."""
+    return int(rng.choice(legal_actions(game, state)))
+
+
 def play_out(game: Game, state: State, actions: Sequence[int]) -> State:
     """Apply a sequence of actions to ``state``."""
     for a in actions:

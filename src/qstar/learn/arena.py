@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from qstar.core.elo import MatchResult
-from qstar.core.game import Game
+from qstar.core.game import Game, random_action
 from qstar.search.players import Player
 
 
@@ -22,7 +22,7 @@ def play_games(game: Game, a: Player, b: Player, games: int, rng: np.random.Gene
         if not live:
             break
         if plies < random_opening:
-            moves = {i: int(rng.choice(np.flatnonzero(game.legal_mask(states[i])))) for i in live}
+            moves = {i: random_action(game, states[i], rng) for i in live}
         else:
             moves = {}
             for player, is_a in ((a, True), (b, False)):

@@ -134,7 +134,7 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
         extra = load_torch(run_dir / f"optimizer_{it:04d}.pt")
         opt.load_state_dict(extra["optimizer"])
         for group in opt.param_groups:  # the run's config.json is the source of truth (edit it to lower lr)
-            group["lr"], group["weight_decay"] = cfg.lr, cfg.weight_decay
+            group["weight_decay"] = cfg.weight_decay  # the lr is set at the start of each iteration
         torch.set_rng_state(extra["torch_rng"])
         buffer.load(run_dir / f"replay_{it:04d}.npz")
         rng.bit_generator.state = loop_state["rng"]
@@ -151,8 +151,9 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
         while loop_state["iteration"] < cfg.iterations:
             it = loop_state["iteration"] + 1
             t0 = time.perf_counter()
+            lr = cfg.lr_at(it)
             for group in opt.param_groups:
-                group["lr"] = cfg.lr_at(it)
+                group["lr"] = lr
             weights = {k: v.clone() for k, v in net.state_dict().items()}
             with progress_bar(f"iter {it} self-play", cfg.games_per_iteration, "games") as bar:
                 records = executor.self_play(weights, cfg.games_per_iteration, int(rng.integers(2**31)), bar)
@@ -168,7 +169,7 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
             t_train = time.perf_counter() - t1
             t2 = time.perf_counter()
             m = {"iteration": it, **losses, "games": len(records), "positions": positions,
-                 "buffer": buffer.size, "lr": cfg.lr_at(it), "mean_game_length": float(np.mean([r.length for r in records])),
+                 "buffer": buffer.size, "lr": lr, "mean_game_length": float(np.mean([r.length for r in records])),
                  "first_player_score": float(np.mean([(r.result + 1) / 2 for r in records]))}
             ev_new = NetworkEvaluator(game, net)
             if cfg.eval_games:

@@ -8,7 +8,7 @@ import numpy as np
 
 from qstar.core.errors import check
 from qstar.core.evaluator import Evaluator
-from qstar.core.game import Game
+from qstar.core.game import Game, random_action
 from qstar.search import Forest, MCTSConfig, Tree, choose_action, run_mcts
 
 
@@ -108,7 +108,7 @@ def random_opening(game: Game, cfg: SelfPlayConfig, rng: np.random.Generator):
     state, moves = game.initial_state(), []
     if cfg.random_opening_moves and rng.random() < cfg.random_opening_prob:
         for _ in range(int(rng.integers(1, cfg.random_opening_moves + 1))):
-            a = int(rng.choice(np.flatnonzero(game.legal_mask(state))))
+            a = random_action(game, state, rng)
             nxt = game.next_state(state, a)
             if game.is_terminal(nxt):
                 break

@@ -7,7 +7,7 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 
 from qstar.core.evaluator import Evaluator
-from qstar.core.game import Game, State
+from qstar.core.game import Game, State, random_action
 from qstar.search.mcts import MCTSConfig, run_mcts
 from qstar.search.minimax import action_values
 from qstar.search.tree import Forest, Tree
@@ -24,7 +24,7 @@ class RandomPlayer:
         self.game, self.name = game, "random"
 
     def select(self, states, rng):
-        return [int(rng.choice(np.flatnonzero(self.game.legal_mask(s)))) for s in states]
+        return [random_action(self.game, s, rng) for s in states]
 
 
 class AlphaBetaPlayer:
