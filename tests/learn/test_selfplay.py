@@ -5,7 +5,7 @@ from qstar.core.errors import ConfigError
 from qstar.core.evaluator import UniformEvaluator
 from qstar.core.game import play_out
 from qstar.games.connect4 import Connect4
-from qstar.learn.selfplay import SelfPlayConfig, play_games
+from qstar.learn.selfplay import SelfPlayConfig, augment, play_games
 from qstar.search import MCTSConfig
 
 G = Connect4()
@@ -41,3 +41,22 @@ def test_random_opening_config_is_checked():
         SelfPlayConfig(random_opening_prob=1.5)
     with pytest.raises(ConfigError, match="random_opening_moves"):
         SelfPlayConfig(random_opening_moves=-1)
+
+
+def test_search_value_is_recorded_and_mixed_into_the_value_target():
+    cfg = SelfPlayConfig(MCTSConfig(num_simulations=32, leaves_per_step=4), parallel_games=4)
+    records = play_games(G, UniformEvaluator(G), cfg, 6, np.random.default_rng(2))
+    decisive = [r for r in records if r.result != 0]
+    assert decisive
+    for r in records:
+        assert r.q.shape == r.z.shape and np.all(np.abs(r.q) <= 1)
+    for r in decisive:  # the winner's last position: the search saw the winning move
+        assert r.z[-1] == 1 and r.q[-1] > 0.3
+    r = records[0]
+    n_sym = len(G.symmetries(r.obs[0], r.pi[0]))
+    _, _, z = augment(G, r)
+    assert np.array_equal(z, np.repeat(r.z, n_sym))
+    _, _, mixed = augment(G, r, 0.5)
+    assert np.allclose(mixed, np.repeat((r.z + r.q) / 2, n_sym)) and not np.allclose(mixed, z)
+    with pytest.raises(ConfigError, match="value_q_weight"):
+        SelfPlayConfig(value_q_weight=1.5)

@@ -159,7 +159,7 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
                 records = executor.self_play(weights, cfg.games_per_iteration, int(rng.integers(2**31)), bar)
             positions = 0
             for rec in records:
-                obs, pi, z = augment(game, rec)
+                obs, pi, z = augment(game, rec, cfg.selfplay.value_q_weight)
                 buffer.add(obs, pi, z)
                 positions += len(rec.z)
             t_play = time.perf_counter() - t0
