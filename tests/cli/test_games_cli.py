@@ -25,10 +25,12 @@ def test_train_tictactoe_tiny_run_and_resume(tmp_path, capsys):
     rd = tmp_path / "run"
     args = ["train", "tictactoe", "--iterations", "1", "--games", "4", "--sims", "4", "--train-steps", "2",
             "--eval-games", "2", "--run-dir", str(rd), "--threads", "1"]
-    code, out, err = run(capsys, *args, "--json")
+    code, out, err = run(capsys, *args, "--json", "--random-openings", "0.5", "--opening-moves", "3", "--value-q", "0.25")
     assert code == 0, err
     last = json.loads(out.strip().splitlines()[-1])
     assert last["iteration"] == 1 and "losses_vs_perfect_mcts" in last
+    sp = json.loads((rd / "config.json").read_text())["loop"]["selfplay"]  # the flags reach self-play
+    assert (sp["random_opening_prob"], sp["random_opening_moves"], sp["value_q_weight"]) == (0.5, 3, 0.25)
     assert (rd / "summary.md").exists() and (rd / "plots" / "losses.png").exists()
     code, out, err = run(capsys, *args)
     assert code == 2 and "--resume" in err and "Traceback" not in err
@@ -53,6 +55,8 @@ def test_eval_connect4_json_and_positions_file(tmp_path, capsys, c4_model):
     (["eval", "connect4", "--sims", "0"], "--sims"),
     (["train", "connect4", "--iterations", "0", "--run-dir", "X"], "iterations must be >= 1"),
     (["train", "tictactoe", "--executor", "mpi", "--run-dir", "X"], "unknown executor"),
+    (["train", "connect4", "--value-q", "2", "--run-dir", "X"], "(--value-q) must be in [0, 1]"),
+    (["train", "tictactoe", "--random-openings", "0.5", "--run-dir", "X"], "need random_opening_moves >= 1"),
     (["bench", "selfplay", "--game", "chess"], "unknown game 'chess'"),
 ])
 def test_bad_input_is_one_clear_line(args, message, capsys, tmp_path, monkeypatch):

@@ -44,6 +44,11 @@ def _make_train(name: str):
               parallel_games: Optional[int] = typer.Option(None, help="Games played at once (one network batch)."),
               train_steps: Optional[int] = typer.Option(None, help="Optimizer steps per iteration."),
               eval_games: Optional[int] = typer.Option(None, help="Games against the previous net and each baseline."),
+              random_openings: Optional[float] = typer.Option(None, help="Share of self-play games that open with "
+                                                              "random moves (not kept as training positions)."),
+              opening_moves: Optional[int] = typer.Option(None, help="Random opening moves: 1..this many."),
+              value_q: Optional[float] = typer.Option(None, help="Weight w of the search's value q in the value "
+                                                      "target (1 - w) * z + w * q; 0 = the game's result alone."),
               gating: bool = typer.Option(False, help="Keep the previous net unless the new one wins >= 55%."),
               seed: int = typer.Option(0, help="Seed: the same seed gives the same run on CPU."),
               threads: Optional[int] = typer.Option(None, help="Torch threads (default: the game's)."),
@@ -60,7 +65,9 @@ def _make_train(name: str):
         entry = get_game(name)
         cfg = with_overrides(entry.loop, iterations=iterations, games_per_iteration=games, simulations=sims,
                              parallel_games=parallel_games, train_steps=train_steps, eval_games=eval_games,
-                             gating=gating or None, seed=seed, threads=threads)
+                             gating=gating or None, seed=seed, threads=threads,
+                             random_opening_prob=random_openings, random_opening_moves=opening_moves,
+                             value_q_weight=value_q)
         spec = training_spec(name)
         run_dir = run_dir or Path("runs") / name
         ex = None
@@ -284,7 +291,8 @@ def demo(run_dir: Path = typer.Option(Path("runs/demo"), help="Where the tic-tac
     if (run_dir / "state.json").exists():
         shutil.rmtree(run_dir)
     _make_train("tictactoe")(iterations=None, games=None, sims=None, parallel_games=None, train_steps=None,
-                             eval_games=None, gating=False, seed=0, threads=None, run_dir=run_dir, resume=False,
+                             eval_games=None, random_openings=None, opening_moves=None, value_q=None, gating=False,
+                             seed=0, threads=None, run_dir=run_dir, resume=False,
                              stop_at_goal=True, executor="local", workers=2, address=None, json_out=False)
     eval_tictactoe(model=run_dir, sims=25, json_out=False)
     eval_connect4(model=None, positions=None, sims=sims, limit=limit, games=0, opponents="", threads=0, seed=0,

@@ -117,13 +117,14 @@ def training_spec(name: str) -> TrainingSpec:
 
 
 def with_overrides(cfg: LoopConfig, **kw) -> LoopConfig:
-    """Loop config with CLI overrides (None = keep); `simulations` and `parallel_games` reach into self-play."""
+    """Loop config with CLI overrides (None = keep); `simulations` and the self-play fields (`parallel_games`,
+    `random_opening_prob`, `random_opening_moves`, `value_q_weight`) reach into self-play."""
     sims = kw.pop("simulations", None)
-    par = kw.pop("parallel_games", None)
     sp = cfg.selfplay
     if sims is not None:
         sp = replace(sp, mcts=replace(sp.mcts, num_simulations=sims),
                      fast_simulations=min(sp.fast_simulations, sims))
-    if par is not None:
-        sp = replace(sp, parallel_games=par)
+    sp_kw = {k: kw.pop(k) for k in ("parallel_games", "random_opening_prob", "random_opening_moves", "value_q_weight")
+             if k in kw}
+    sp = replace(sp, **{k: v for k, v in sp_kw.items() if v is not None})
     return replace(cfg, selfplay=sp, **{k: v for k, v in kw.items() if v is not None})

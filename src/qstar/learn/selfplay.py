@@ -34,9 +34,11 @@ class SelfPlayConfig:
         check(0 <= self.fast_simulations <= self.mcts.num_simulations,
               "fast_simulations must be in [0, num_simulations]")
         check(0.0 < self.full_search_prob <= 1.0, "full_search_prob must be in (0, 1]")
-        check(0.0 <= self.random_opening_prob <= 1.0, "random_opening_prob must be in [0, 1]")
+        check(0.0 <= self.random_opening_prob <= 1.0, "random_opening_prob (--random-openings) must be in [0, 1]")
         check(self.random_opening_moves >= 0, "random_opening_moves must be >= 0")
-        check(0.0 <= self.value_q_weight <= 1.0, "value_q_weight must be in [0, 1]")
+        check(self.random_opening_prob == 0 or self.random_opening_moves >= 1,
+              "random openings need random_opening_moves >= 1 (--opening-moves)")
+        check(0.0 <= self.value_q_weight <= 1.0, "value_q_weight (--value-q) must be in [0, 1]")
 
 
 @dataclass
