@@ -94,3 +94,15 @@ def test_bench_selfplay_json(capsys, c4_model):
     assert code == 0, err
     r = json.loads(out.strip().splitlines()[-1])
     assert r["batched"]["games"] == 4 and r["sequential"]["mean_batch"] == 1.0 and r["speedup"] > 0
+
+
+def test_bench_selfplay_repeats_report_the_median_round(capsys, c4_model):
+    code, out, err = run(capsys, "bench", "selfplay", "--model", str(c4_model), "--sims", "4", "--games", "4",
+                         "--sequential-games", "1", "--repeats", "3", "--json")
+    assert code == 0, err
+    r = json.loads(out.strip().splitlines()[-1])
+    assert r["repeats"] == 3 and len(r["speedup_rounds"]) == 3 and len(r["speedup_vs_dict_search_rounds"]) == 3
+    assert r["speedup"] == sorted(r["speedup_rounds"])[1]  # the rows are the median round's
+    assert r["speedup"] == round(r["batched"]["positions_per_second"] / r["sequential"]["positions_per_second"], 2)
+    code, _, err = run(capsys, "bench", "selfplay", "--model", str(c4_model), "--repeats", "0")
+    assert code == 2 and "--repeats must be >= 1" in err

@@ -238,6 +238,8 @@ def bench_selfplay(game: str = typer.Option("connect4", help=f"One of: {', '.joi
                    games: int = typer.Option(64, help="Games played at once on the batched path."),
                    sequential_games: int = typer.Option(4, help="Games played one at a time on each slow path."),
                    threads: int = typer.Option(1, help="Torch threads for all paths."),
+                   repeats: int = typer.Option(1, help="Run the paths in turn this many times; report the round "
+                                               "with the median speedup and every round's."),
                    dict_search: bool = typer.Option(True, help="Also time the alpha-zero-general-style search "
                                                     "(recursive, dicts keyed by board bytes)."),
                    device: str = typer.Option("cpu", help="Torch device for the network: cpu, cuda, cuda:1, ..."),
@@ -257,14 +259,16 @@ def bench_selfplay(game: str = typer.Option("connect4", help=f"One of: {', '.joi
     except ConfigError:
         net = PolicyValueNet(entry.net(g))
     cfg = replace(entry.loop.selfplay, fast_simulations=0, mcts=replace(entry.loop.selfplay.mcts, num_simulations=sims))
-    r = run(g, net, cfg, games, sequential_games, dict_search=dict_search, device=_device(device))
+    r = run(g, net, cfg, games, sequential_games, dict_search=dict_search, device=_device(device),
+            repeats=repeats)
     rows = [k for k in ("batched", "sequential", "dict_search") if r[k]]
     print_table(f"self-play speed, {game}, {sims} simulations/move, {r['parameters']:,} parameters, "
                 f"{r['torch_threads']} threads, network on {r['device']}", ["path", "positions/s", "mean batch", "time in network", "games"],
                 [[k, r[k]["positions_per_second"], r[k]["mean_batch"], f"{100 * r[k]['network_share']:.0f}%", r[k]["games"]]
                  for k in rows])
     vs_dict = f", {r['speedup_vs_dict_search']}x vs dict_search" if r["dict_search"] else ""
-    console.print(f"speedup {r['speedup']}x vs sequential{vs_dict}, peak memory {r['peak_memory_mb']} MB")
+    rounds = f" (rounds: {', '.join(f'{x}x' for x in r['speedup_rounds'])})" if r["repeats"] > 1 else ""
+    console.print(f"speedup {r['speedup']}x vs sequential{rounds}{vs_dict}, peak memory {r['peak_memory_mb']} MB")
     if json_out:
         emit_json(r)
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from qstar.core.errors import check
 from qstar.core.evaluator import Evaluator
 from qstar.core.game import Game
 from qstar.learn.evaluator import NetworkEvaluator
@@ -128,7 +129,8 @@ def _run(game: Game, net, cfg: SelfPlayConfig, n_games: int, seed: int, cache: b
 
 
 def bench_selfplay(game: Game, net: torch.nn.Module, cfg: SelfPlayConfig, batched_games: int = 64,
-                   sequential_games: int = 2, seed: int = 0, dict_search: bool = True, device: str = "cpu") -> dict:
+                   sequential_games: int = 2, seed: int = 0, dict_search: bool = True, device: str = "cpu",
+                   repeats: int = 1) -> dict:
     """All paths play full self-play games with the same network and simulations per move.
 
     - batched: ``batched_games`` games at once, ``leaves_per_step`` leaves per tree, one network call
@@ -138,19 +140,31 @@ def bench_selfplay(game: Game, net: torch.nn.Module, cfg: SelfPlayConfig, batche
 
     ``network_share`` is the share of each path's wall time spent inside the network's forward pass
     (on ``device``, results copied back included).
+
+    With ``repeats`` > 1 the paths run in turn that many times (the same games each time), so a noisy machine
+    slows every path alike; the rows are those of the round with the median speedup, and ``speedup_rounds``
+    lists every round's.
     """
+    check(repeats >= 1, f"--repeats must be >= 1, got {repeats}")
     net.eval()
     seq_cfg = replace(cfg, parallel_games=1, mcts=replace(cfg.mcts, leaves_per_step=1))
     bat_cfg = replace(cfg, parallel_games=batched_games)
-    sequential = _run(game, net, seq_cfg, sequential_games, seed, cache=False, device=device)
-    dict_row = (_run(game, net, cfg, sequential_games, seed, cache=False, dict_search=True, device=device)
-                if dict_search else None)
-    batched = _run(game, net, bat_cfg, batched_games, seed, cache=True, device=device)
+    rounds = []
+    for _ in range(repeats):
+        sequential = _run(game, net, seq_cfg, sequential_games, seed, cache=False, device=device)
+        dict_row = (_run(game, net, cfg, sequential_games, seed, cache=False, dict_search=True, device=device)
+                    if dict_search else None)
+        batched = _run(game, net, bat_cfg, batched_games, seed, cache=True, device=device)
+        pps = batched["positions_per_second"]
+        rounds.append({"batched": batched, "sequential": sequential, "dict_search": dict_row,
+                       "speedup": round(pps / sequential["positions_per_second"], 2),
+                       **({"speedup_vs_dict_search": round(pps / dict_row["positions_per_second"], 2)}
+                          if dict_row else {})})
+    median = sorted(rounds, key=lambda r: r["speedup"])[len(rounds) // 2]
     out = {"game": game.name, "simulations": cfg.mcts.num_simulations, "device": device,
            "parameters": sum(p.numel() for p in net.parameters()), "torch_threads": torch.get_num_threads(),
-           "batched": batched, "sequential": sequential, "dict_search": dict_row,
-           "speedup": round(batched["positions_per_second"] / sequential["positions_per_second"], 2),
+           **median, "repeats": repeats, "speedup_rounds": [r["speedup"] for r in rounds],
            "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
-    if dict_row:
-        out["speedup_vs_dict_search"] = round(batched["positions_per_second"] / dict_row["positions_per_second"], 2)
+    if dict_search:
+        out["speedup_vs_dict_search_rounds"] = [r["speedup_vs_dict_search"] for r in rounds]
     return out
