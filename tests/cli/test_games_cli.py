@@ -25,7 +25,8 @@ def test_train_tictactoe_tiny_run_and_resume(tmp_path, capsys):
     rd = tmp_path / "run"
     args = ["train", "tictactoe", "--iterations", "1", "--games", "4", "--sims", "4", "--train-steps", "2",
             "--eval-games", "2", "--run-dir", str(rd), "--threads", "1"]
-    code, out, err = run(capsys, *args, "--json", "--random-openings", "0.5", "--opening-moves", "3", "--value-q", "0.25")
+    flags = ["--random-openings", "0.5", "--opening-moves", "3", "--value-q", "0.25"]
+    code, out, err = run(capsys, *args, "--json", *flags)
     assert code == 0, err
     last = json.loads(out.strip().splitlines()[-1])
     assert last["iteration"] == 1 and "losses_vs_perfect_mcts" in last
