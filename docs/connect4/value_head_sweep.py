@@ -5,10 +5,11 @@ Every shape learns from scratch on the same positions (a run's saved ``replay_NN
 targets), with the loop's optimiser, batch and learning-rate steps; 5% of the buffer is held out. Reported per
 shape: parameters, held-out value loss, and on each bundled set the value's squared error against the truth
 (+1 / 0 / -1), the network-alone mistake rate and the mistake rate with search. A buffer is one run's data, so
-this ranks shapes for that data; a shape that wins here still has to win inside the loop.
+this ranks shapes for that data; a shape that wins here still has to win inside the loop. ``--planes 3`` adds
+the colour plane (the player to move moved first), ``--planes 4`` also a plane of ones.
 
     .venv/bin/python docs/connect4/value_head_sweep.py --buffer runs/c4-v3/replay_0040.npz \
-        --steps 12000 --sims 400 --shapes 4x48v2h64,4x48v8h128 [--device cuda]
+        --steps 12000 --sims 400 --shapes 4x48v2h64,4x48v8h128 [--planes 3] [--seed 1] [--device cuda]
 """
 
 import argparse
@@ -44,6 +45,7 @@ class ExtraPlanes(torch.nn.Module):
         self.net, self.planes = net, planes
 
     def forward(self, x):
+        x = x[:, :2]  # the stones (today's encoding already has the colour plane third)
         extra = [(x[:, 0].sum((1, 2)) == x[:, 1].sum((1, 2))).to(x.dtype)[:, None, None, None].expand_as(x[:, :1])]
         if self.planes == 4:
             extra.append(torch.ones_like(x[:, :1]))
@@ -57,8 +59,9 @@ def load_buffer(path: str):
     with np.load(path) as d:
         obs = d["obs"]
         if obs.dtype == np.uint8:  # packed by --pack
-            obs = np.unpackbits(obs, axis=1)[:, :84].reshape(-1, 2, 6, 7)
-        return obs.astype(np.float32), d["pi"].astype(np.float32), d["z"].astype(np.float32)
+            planes = int(d["planes"]) if "planes" in d.files else 2
+            obs = np.unpackbits(obs, axis=1)[:, :planes * 42].reshape(-1, planes, 6, 7)
+        return obs.astype(np.float32)[:, :2], d["pi"].astype(np.float32), d["z"].astype(np.float32)
 
 
 def train(cfg: ResNetConfig, data, steps: int, device: str, seed: int) -> tuple[torch.nn.Module, dict]:
@@ -122,7 +125,8 @@ def main():
     if a.pack:
         with np.load(a.buffer) as d:
             bits = np.packbits(d["obs"].reshape(len(d["z"]), -1).astype(np.uint8), axis=1)
-            np.savez_compressed(a.pack, obs=bits, pi=d["pi"].astype(np.float16), z=d["z"])
+            np.savez_compressed(a.pack, obs=bits, pi=d["pi"].astype(np.float16), z=d["z"],
+                                planes=np.array(d["obs"].shape[1]))
         return
     data = load_buffer(a.buffer)
     for shape in a.shapes.split(","):
