@@ -34,3 +34,20 @@ def test_dict_search_agrees_with_our_search_on_the_opening():
     run_mcts([ours], UniformEvaluator(C4), MCTSConfig(num_simulations=300))
     theirs = DictMCTS(C4, UniformEvaluator(C4), c_puct=1.25).visits(C4.initial_state(), 300)
     assert int(np.argmax(theirs)) == int(np.argmax(ours.visit_counts()))
+
+
+def test_bench_counts_only_searched_moves_whatever_the_openings():
+    from dataclasses import replace
+
+    from qstar.games.tictactoe import TicTacToe
+    from qstar.learn.bench import bench_selfplay
+    from qstar.learn.resnet import PolicyValueNet, ResNetConfig
+    from qstar.learn.selfplay import SelfPlayConfig
+
+    game = TicTacToe()
+    net = PolicyValueNet(ResNetConfig(*game.obs_shape, game.num_actions, blocks=1, channels=8))
+    plain = SelfPlayConfig(mcts=MCTSConfig(num_simulations=4))
+    opened = replace(plain, random_opening_prob=1.0, random_opening_moves=4)
+    rows = [bench_selfplay(game, net, c, batched_games=3, sequential_games=2, dict_search=False) for c in (plain, opened)]
+    for path in ("batched", "sequential"):  # same games: random openings are not played, so not counted
+        assert rows[0][path]["positions"] == rows[1][path]["positions"] > 0

@@ -258,10 +258,7 @@ def bench_selfplay(game: str = typer.Option("connect4", help=f"One of: {', '.joi
         net, _ = _load_net(game, model)
     except ConfigError:
         net = PolicyValueNet(entry.net(g))
-    # every move searched on every path: no playout-cap fast moves, no unsearched random openings (those would count
-    # as positions without a search, and differently on each path, which plays different games)
-    cfg = replace(entry.loop.selfplay, fast_simulations=0, random_opening_prob=0.0,
-                  mcts=replace(entry.loop.selfplay.mcts, num_simulations=sims))
+    cfg = replace(entry.loop.selfplay, fast_simulations=0, mcts=replace(entry.loop.selfplay.mcts, num_simulations=sims))
     r = run(g, net, cfg, games, sequential_games, dict_search=dict_search, device=_device(device),
             repeats=repeats)
     rows = [k for k in ("batched", "sequential", "dict_search") if r[k]]

@@ -131,7 +131,8 @@ def _run(game: Game, net, cfg: SelfPlayConfig, n_games: int, seed: int, cache: b
 def bench_selfplay(game: Game, net: torch.nn.Module, cfg: SelfPlayConfig, batched_games: int = 64,
                    sequential_games: int = 2, seed: int = 0, dict_search: bool = True, device: str = "cpu",
                    repeats: int = 1) -> dict:
-    """All paths play full self-play games with the same network and simulations per move.
+    """All paths play full self-play games with the same network and simulations per move, every move searched
+    (``cfg``'s playout-cap fast moves and random openings are turned off).
 
     - batched: ``batched_games`` games at once, ``leaves_per_step`` leaves per tree, one network call
       for all of them, with the evaluation cache;
@@ -147,6 +148,9 @@ def bench_selfplay(game: Game, net: torch.nn.Module, cfg: SelfPlayConfig, batche
     """
     check(repeats >= 1, f"--repeats must be >= 1, got {repeats}")
     net.eval()
+    # every move searched on every path: no playout-cap fast moves, no unsearched random openings (they would
+    # count as positions without a search, and differently on each path, which plays its own games)
+    cfg = replace(cfg, fast_simulations=0, random_opening_prob=0.0, random_opening_moves=0)
     seq_cfg = replace(cfg, parallel_games=1, mcts=replace(cfg.mcts, leaves_per_step=1))
     bat_cfg = replace(cfg, parallel_games=batched_games)
     rounds = []
