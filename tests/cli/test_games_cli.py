@@ -56,6 +56,8 @@ def test_eval_connect4_json_and_positions_file(tmp_path, capsys, c4_model):
     (["eval", "connect4", "--sims", "0"], "--sims"),
     (["train", "connect4", "--iterations", "0", "--run-dir", "X"], "iterations must be >= 1"),
     (["train", "tictactoe", "--executor", "mpi", "--run-dir", "X"], "unknown executor"),
+    (["train", "go", "--size", "5", "--executor", "mpi", "--run-dir", "X"], "unknown executor"),
+    (["train", "connect4", "--executor", "ray", "--workers", "0", "--run-dir", "X"], "--workers must be >= 1"),
     (["train", "connect4", "--value-q", "2", "--run-dir", "X"], "(--value-q) must be in [0, 1]"),
     (["train", "tictactoe", "--random-openings", "0.5", "--run-dir", "X"], "need random_opening_moves >= 1"),
     (["bench", "selfplay", "--game", "chess"], "unknown game 'chess'"),
@@ -66,6 +68,7 @@ def test_bad_input_is_one_clear_line(args, message, capsys, tmp_path, monkeypatc
     assert code == 2
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "X").exists()  # refused before any run folder is made
 
 
 def test_corrupt_and_mismatched_checkpoints(tmp_path, capsys, c4_model):

@@ -37,6 +37,27 @@ def _threads(n: int) -> None:
         torch.set_num_threads(n)
 
 
+EXECUTOR_HELP = "Where self-play runs: local or ray."
+WORKERS_HELP = "Ray actors (with --executor ray)."
+ADDRESS_HELP = "Ray cluster to join (with --executor ray), e.g. auto after `ray start --head`; default: a local Ray."
+
+
+def make_executor(executor: str, spec, cfg, workers: int, address: Optional[str]):
+    """The self-play executor a ``--executor`` option names: None (the loop's in-process worker) or Ray actors."""
+    if executor == "local":
+        return None
+    if executor != "ray":
+        raise ConfigError(f"unknown executor {executor!r}; allowed: local, ray")
+    if workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {workers}")
+    import functools
+
+    from qstar.learn.executor import SelfPlayWorker
+    from qstar.learn.ray_executor import RayExecutor
+    make_worker = functools.partial(SelfPlayWorker, spec.game, spec.net, cfg.selfplay)  # all an actor needs
+    return RayExecutor(make_worker, workers, address)
+
+
 def _make_train(name: str):
     def train(iterations: Optional[int] = typer.Option(None, help="Iterations of self-play + training."),
               games: Optional[int] = typer.Option(None, help="Self-play games per iteration."),
@@ -55,10 +76,9 @@ def _make_train(name: str):
               run_dir: Optional[Path] = typer.Option(None, help="Run folder (default runs/GAME)."),
               resume: bool = typer.Option(False, help="Continue the run in --run-dir from its last checkpoint."),
               stop_at_goal: bool = typer.Option(True, help="Stop early once the ground-truth goal is reached."),
-              executor: str = typer.Option("local", help="Where self-play runs: local or ray."),
-              workers: int = typer.Option(2, help="Ray actors (with --executor ray)."),
-              address: Optional[str] = typer.Option(None, help="Ray cluster to join (with --executor ray), e.g. auto "
-                                                           "after `ray start --head`; default: a local Ray."),
+              executor: str = typer.Option("local", help=EXECUTOR_HELP),
+              workers: int = typer.Option(2, help=WORKERS_HELP),
+              address: Optional[str] = typer.Option(None, help=ADDRESS_HELP),
               json_out: bool = typer.Option(False, "--json", help=JSON_HELP)):
         from qstar.games.registry import get_game, training_spec, with_overrides
         from qstar.learn.loop import run_loop
@@ -70,16 +90,7 @@ def _make_train(name: str):
                              value_q_weight=value_q)
         spec = training_spec(name)
         run_dir = run_dir or Path("runs") / name
-        ex = None
-        if executor == "ray":
-            import functools
-
-            from qstar.learn.executor import SelfPlayWorker
-            from qstar.learn.ray_executor import RayExecutor
-            make_worker = functools.partial(SelfPlayWorker, spec.game, spec.net, cfg.selfplay)  # all an actor needs
-            ex = RayExecutor(make_worker, workers, address)
-        elif executor != "local":
-            raise ConfigError(f"unknown executor {executor!r}; allowed: local, ray")
+        ex = make_executor(executor, spec, cfg, workers, address)
         console.print(f"[bold]training {name}[/] into {run_dir} "
                       f"(network: {spec.net.blocks} blocks x {spec.net.channels} channels)")
         last = run_loop(spec, cfg, run_dir, resume=resume, executor=ex, log=console.print,

@@ -157,3 +157,25 @@ def test_settled_pass_rule_waits_until_only_own_eyes_are_left():
     assert not g.legal_mask(unsettled)[g.pass_action]
     with pytest.raises(ConfigError, match="pass rule must be one of any, settled"):
         GoConfig(pass_rule="never")
+
+
+def test_a_go_self_play_worker_survives_pickling():
+    """What `qstar train go --executor ray` sends to each actor: the game, the network shape and the self-play
+    config; the copy plays games with weights it is sent, as the original would."""
+    import functools
+    import pickle
+
+    from qstar.learn.executor import SelfPlayWorker
+    from qstar.learn.resnet import PolicyValueNet, ResNetConfig
+    from qstar.learn.selfplay import SelfPlayConfig
+    from qstar.search import MCTSConfig
+    g = GoGame(GoConfig(size=5, max_moves=12, pass_rule="settled"))
+    net = ResNetConfig(*g.obs_shape, g.num_actions, blocks=1, channels=8)
+    cfg = SelfPlayConfig(MCTSConfig(num_simulations=4, leaves_per_step=2), parallel_games=2, temperature_moves=4)
+    make = pickle.loads(pickle.dumps(functools.partial(SelfPlayWorker, g, net, cfg)))
+    weights = PolicyValueNet(net).state_dict()
+    copy, here = make(), SelfPlayWorker(g, net, cfg)
+    copy.set_weights(weights)
+    here.set_weights(weights)
+    a, b = copy.play(2, seed=3), here.play(2, seed=3)
+    assert copy.game.config == g.config and [r.moves for r in a] == [r.moves for r in b] and a[0].length > 0
