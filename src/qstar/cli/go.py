@@ -19,7 +19,8 @@ def _search_config(sims: int, seconds: float, resign: float, seed: int, pass_rul
     return SearchConfig(simulations=sims, seconds=seconds, resign_threshold=resign, seed=seed, pass_rule=pass_rule)
 
 
-PASS_HELP = "any: the engine may pass at any time; settled: only when every legal point fills its own eye."
+PASS_HELP = ("any: the engine may pass at any time; settled: only when every legal point fills its own eye; auto: "
+             "the rule its network was trained under (from the checkpoint; any without one).")
 
 
 MODEL_HELP = ("Network checkpoint (.safetensors) trained for Go on this board size. Default: the network shipped "
@@ -34,7 +35,7 @@ def gtp(model: Optional[str] = typer.Option(None, help=MODEL_HELP),
         time: float = typer.Option(0.0, "--time", help="Seconds per move instead of --sims (GTP time_left overrides)."),
         resign: float = typer.Option(-0.9, help="Resign when the search value for the engine falls below this; -1 never."),
         seed: int = typer.Option(0, help="Seed of the playout evaluator."),
-        pass_rule: str = typer.Option("any", help=PASS_HELP)):
+        pass_rule: str = typer.Option("auto", help=PASS_HELP)):
     """Speak GTP version 2 on stdin/stdout (for GoGui, Sabaki, GNU Go's referee, `qstar match`)."""
     from qstar.games.go.gtp import GtpEngine
     from qstar.games.go.player import NO_MODEL, make_mover, resolve_model
@@ -46,7 +47,7 @@ def gtp(model: Optional[str] = typer.Option(None, help=MODEL_HELP),
     else:  # a given network fixes the board size
         engine = GtpEngine(lambda s, k: make_mover(s, k, cfg, model), size=size, komi=komi, fixed_size=True)
     print(f"qstar gtp: {engine.mover.name}, {'%g s' % time if time else '%d sims' % sims} per move, "
-          f"{size}x{size} komi {komi:g}", file=sys.stderr)
+          f"{size}x{size} komi {komi:g}, passes: {engine.mover.game.config.pass_rule}", file=sys.stderr)
     engine.serve(sys.stdin, sys.stdout)
 
 
@@ -98,16 +99,17 @@ def eval_go(opponent: str = typer.Option("gnugo --mode gtp --level 1", help="GTP
             time: float = typer.Option(0.0, "--time", help="qstar's seconds per move instead of --sims."),
             out: Optional[Path] = typer.Option(Path("runs/eval-go"), help="Folder for the SGF records."),
             timeout: float = typer.Option(120.0, help="Seconds per answer before an engine loses the game."),
-            pass_rule: str = typer.Option("any", help=PASS_HELP),
+            pass_rule: str = typer.Option("auto", help=PASS_HELP),
             json_: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """qstar's engine against a GTP opponent (GNU Go level 1 by default)."""
     import shlex
 
-    from qstar.games.go.player import resolve_model
+    from qstar.games.go.player import resolve_model, resolve_pass_rule
     playing = resolve_model(model, size)  # what `qstar gtp` will load, for the report
     if playing is not None and not playing.is_file():
         raise ConfigError(f"no checkpoint at {playing}; give a Go .safetensors file or --model none")
     _search_config(sims, time, -0.9, 0, pass_rule)  # bad flags fail here, not inside the engine's process
+    pass_rule = resolve_pass_rule(pass_rule, playing)  # the report names the rule the engine plays by
     qstar = ["qstar", "gtp", "--size", str(size), "--sims", str(sims), "--time", str(time),
              "--model", str(playing) if playing else "none", "--pass-rule", pass_rule]
     d = _run_match(shlex.join(qstar), opponent, games, size, komi, out, timeout, "auto", False,

@@ -56,6 +56,15 @@ class Game(Protocol):
     def string_to_action(self, state: State, text: str) -> int:
         """Parse a move typed by a person; raises IllegalMove with the allowed moves on bad input."""
 
+    # Optional: ``variant``, a dict of str -> str naming the rules a network was trained under where a game has
+    # several (Go's komi and pass rule). The loop writes it into every checkpoint's metadata, so whoever plays the
+    # network later can play by the same rules (``learn.checkpoint.read_metadata``).
+
+
+def variant(game: Game) -> dict[str, str]:
+    """The game's ``variant`` (empty for a game with one set of rules)."""
+    return {k: str(v) for k, v in getattr(game, "variant", {}).items()}
+
 
 def legal_actions(game: Game, state: State) -> np.ndarray:
     """Int array of the legal actions of ``state``."""

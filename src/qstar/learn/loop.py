@@ -21,7 +21,7 @@ import torch
 from qstar.core.atomic import atomic_write_json, append_jsonl, read_jsonl, atomic_write_text
 from qstar.core.errors import CheckpointError, ConfigError, check
 from qstar.core.evaluator import Evaluator
-from qstar.core.game import Game
+from qstar.core.game import Game, variant
 from qstar.core.progress import progress_bar
 from qstar.learn.arena import play_match
 from qstar.learn.checkpoint import load_model, load_torch, save_model, save_torch
@@ -142,7 +142,7 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
         atomic_write_text(run_dir / "metrics.jsonl", "".join(json.dumps(m, sort_keys=True) + "\n" for m in metrics))
         log(f"resumed {run_dir} after iteration {it}")
     else:
-        save_model(run_dir / "model_0000.safetensors", net, game.name, {"iteration": 0})
+        save_model(run_dir / "model_0000.safetensors", net, game.name, {"iteration": 0, **variant(game)})
 
     executor = executor or LocalExecutor(SelfPlayWorker(game, spec.net, cfg.selfplay))
     last: dict = {}
@@ -192,7 +192,7 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
             t_eval = time.perf_counter() - t2
             m.update({"seconds_selfplay": round(t_play, 2), "seconds_train": round(t_train, 2),
                       "seconds_eval": round(t_eval, 2), "positions_per_second": round(positions / max(t_play, 1e-9), 1)})
-            _commit_iteration(run_dir, it, net, opt, buffer, rng, m, loop_state, game.name)
+            _commit_iteration(run_dir, it, net, opt, buffer, rng, m, loop_state, game)
             last = m
             log(_one_line(m))
             if stop_at_goal and spec.goal and spec.goal(m):
@@ -205,9 +205,10 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
     return last
 
 
-def _commit_iteration(run_dir: Path, it: int, net, opt, buffer, rng, m: dict, loop_state: dict, game_name: str):
-    save_model(run_dir / f"model_{it:04d}.safetensors", net, game_name, {"iteration": it})
-    save_model(run_dir / "latest.safetensors", net, game_name, {"iteration": it})
+def _commit_iteration(run_dir: Path, it: int, net, opt, buffer, rng, m: dict, loop_state: dict, game):
+    meta = {"iteration": it, **variant(game)}
+    save_model(run_dir / f"model_{it:04d}.safetensors", net, game.name, meta)
+    save_model(run_dir / "latest.safetensors", net, game.name, meta)
     save_torch(run_dir / f"optimizer_{it:04d}.pt", {"optimizer": opt.state_dict(), "torch_rng": torch.get_rng_state()})
     buffer.save(run_dir / f"replay_{it:04d}.npz")
     append_jsonl(run_dir / "metrics.jsonl", m)

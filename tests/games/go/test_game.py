@@ -118,6 +118,9 @@ def test_train_go_resume_keeps_the_runs_shape(tmp_path, capsys):
                         "--pass-rule", "settled"]) == 0
     shape = json.loads((rd / "go.json").read_text())
     assert shape["channels"] == 8 and shape["pass_rule"] == "settled"
+    from qstar.learn.checkpoint import read_metadata
+    meta = read_metadata(rd / "latest.safetensors")  # the rules the network learned travel with it
+    assert (meta["pass_rule"], meta["komi"], meta["iteration"]) == ("settled", "7.5", "1")
     assert main(base + ["--iterations", "2", "--resume"]) == 0  # shape and move cap come from go.json
     assert (rd / "model_0002.safetensors").exists()
     capsys.readouterr()

@@ -204,3 +204,11 @@ def test_engine_with_a_network_checkpoint(tmp_path):
     assert engine.handle("boardsize 7") == "? unacceptable size (this engine plays 5)\n\n"
     with pytest.raises(CheckpointError, match="trained for 'go5', not 'go9'"):
         make_mover(9, 7.5, SearchConfig(), path)
+    # --pass-rule auto plays by the rule the checkpoint records, "any" where it records none
+    settled = save_model(tmp_path / "settled.safetensors", PolicyValueNet(ResNetConfig(c, h, w, 26, blocks=1, channels=8)),
+                         game.name, {"pass_rule": "settled"})
+    auto = SearchConfig(simulations=8, pass_rule="auto")
+    assert make_mover(5, 7.5, auto, settled).game.config.pass_rule == "settled"
+    assert make_mover(5, 7.5, auto, path).game.config.pass_rule == "any"
+    assert make_mover(5, 7.5, auto, None).game.config.pass_rule == "any"
+    assert make_mover(5, 7.5, SearchConfig(pass_rule="any"), settled).game.config.pass_rule == "any"  # asked for

@@ -51,6 +51,11 @@ class GoGame:
         self.pass_action = s * s
         self.obs_shape = (2 * self.config.history + 1, s, s)
 
+    @property
+    def variant(self) -> dict:
+        """The rules a network trained on this game learned (kept in its checkpoints by the training loop)."""
+        return {"komi": self.komi, "pass_rule": self.config.pass_rule}
+
     def initial_state(self) -> Position:
         return Position(self.size)
 

@@ -11,6 +11,8 @@ from qstar.core.errors import ConfigError, check
 from qstar.games.go.game import PASS_RULES, GoConfig, GoGame
 from qstar.games.go.rules import Position
 
+AUTO = "auto"  # SearchConfig.pass_rule: the rule the network was trained under
+
 
 @dataclass(frozen=True)
 class SearchConfig:
@@ -20,14 +22,16 @@ class SearchConfig:
     resign_after: int = 20  # no resignation before this many moves
     playouts: int = 1  # random playouts per leaf when there is no network
     seed: int = 0
-    pass_rule: str = "any"  # GoConfig.pass_rule of the engine's own search (the opponent's moves are never limited)
+    pass_rule: str = "any"  # GoConfig.pass_rule of the engine's own search (the opponent's moves are never limited);
+    # "auto": the rule the network was trained under (its checkpoint says; "any" without one or without a network)
 
     def __post_init__(self):
         check(self.simulations >= 1, f"--sims must be >= 1, got {self.simulations}")
         check(self.seconds >= 0, f"--time must be >= 0 seconds, got {self.seconds}")
         check(-1.0 <= self.resign_threshold <= 0.0, f"resign threshold must be in [-1, 0], got {self.resign_threshold}")
         check(self.playouts >= 1, f"playouts must be >= 1, got {self.playouts}")
-        check(self.pass_rule in PASS_RULES, f"--pass-rule must be one of {', '.join(PASS_RULES)}, got {self.pass_rule!r}")
+        check(self.pass_rule in (*PASS_RULES, AUTO),
+              f"--pass-rule must be one of {', '.join((*PASS_RULES, AUTO))}, got {self.pass_rule!r}")
 
 
 @dataclass(frozen=True)
@@ -97,12 +101,23 @@ def resolve_model(model: str | Path | None, size: int) -> Path | None:
     return Path(model)
 
 
+def resolve_pass_rule(rule: str, model: str | Path | None) -> str:
+    """``rule``, or for "auto" the pass rule recorded in the checkpoint ``model`` ("any" if none is)."""
+    if rule != AUTO:
+        return rule
+    if model is None:
+        return "any"
+    from qstar.learn.checkpoint import read_metadata
+    return read_metadata(model).get("pass_rule", "any")
+
+
 def make_mover(size: int, komi: float, cfg: SearchConfig, model: str | Path | None = None) -> MctsMover:
     """MCTS with the network in ``model`` (a qstar checkpoint trained for Go on this board size), or with
     random playouts when ``model`` is None (callers resolve defaults with ``resolve_model`` first)."""
     if model is None:
         from qstar.games.go.playout import PlayoutEvaluator
-        game = GoGame(GoConfig(size=size, komi=komi, max_moves=8 * size * size, pass_rule=cfg.pass_rule))
+        game = GoGame(GoConfig(size=size, komi=komi, max_moves=8 * size * size,
+                               pass_rule=resolve_pass_rule(cfg.pass_rule, None)))
         return MctsMover(game, PlayoutEvaluator(game, cfg.playouts, cfg.seed), cfg, name="mcts-playouts")
     import torch
 
@@ -114,5 +129,6 @@ def make_mover(size: int, komi: float, cfg: SearchConfig, model: str | Path | No
     if net.cfg.in_channels != 2 * history + 1 or net.cfg.height != size:
         raise ConfigError(f"{model} does not fit a {size}x{size} Go board (input {net.cfg.in_channels}x"
                           f"{net.cfg.height}x{net.cfg.width})")
-    game = GoGame(GoConfig(size=size, komi=komi, history=history, max_moves=8 * size * size, pass_rule=cfg.pass_rule))
+    game = GoGame(GoConfig(size=size, komi=komi, history=history, max_moves=8 * size * size,
+                           pass_rule=resolve_pass_rule(cfg.pass_rule, model)))
     return MctsMover(game, NetworkEvaluator(game, net), cfg, name=f"mcts-net:{Path(model).name}")
