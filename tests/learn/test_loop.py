@@ -119,3 +119,24 @@ run_loop(spec(), tiny(int(sys.argv[2])), sys.argv[1], resume=sys.argv[3] == '1',
     assert state["iteration"] == done + 2
     lines = (run / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(l)["iteration"] for l in lines] == list(range(1, done + 3))
+
+
+def test_a_run_stopped_by_hand_still_gets_its_report(tmp_path):
+    """Ctrl-C during iteration 2: the summary and plots show iteration 1, as a finished run's would."""
+    from qstar.learn.executor import LocalExecutor, SelfPlayWorker
+
+    class StoppedInIteration2(LocalExecutor):
+        calls = 0
+
+        def self_play(self, *args, **kw):
+            self.calls += 1
+            if self.calls == 2:
+                raise KeyboardInterrupt
+            return super().self_play(*args, **kw)
+
+    cfg = tiny(3)
+    with pytest.raises(KeyboardInterrupt):
+        run_loop(spec(), cfg, tmp_path, executor=StoppedInIteration2(SelfPlayWorker(G, NET, cfg.selfplay)),
+                 log=lambda s: None)
+    assert (tmp_path / "plots" / "losses.png").exists()
+    assert "iterations finished: 1\n" in (tmp_path / "summary.md").read_text()

@@ -198,10 +198,11 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
             if stop_at_goal and spec.goal and spec.goal(m):
                 log(f"goal reached at iteration {it}")
                 break
-    finally:
+    finally:  # also when the run is stopped (Ctrl-C) or fails: the plots show every finished iteration
         executor.close()
-    from qstar.learn.report import write_report
-    write_report(run_dir)
+        if (run_dir / "metrics.jsonl").exists():
+            from qstar.learn.report import write_report
+            write_report(run_dir)
     return last
 
 
