@@ -51,12 +51,17 @@ def gtp(model: Optional[str] = typer.Option(None, help=MODEL_HELP),
     engine.serve(sys.stdin, sys.stdout)
 
 
+OPENINGS_HELP = ("Random moves that open every game, the same for both games of a pair (colours swapped), so that "
+                 "deterministic engines play different games; 0 = none.")
+
+
 def _run_match(black: str, white: str, games: int, size: int, komi: float, out: Path | None, timeout: float,
-               scorer: str, as_json: bool, title: str) -> dict:
+               scorer: str, as_json: bool, title: str, openings: int, seed: int) -> dict:
     from qstar.cli.output import emit_json, print_table
     from qstar.core.progress import progress_bar
     from qstar.games.go.match import MatchConfig, play_match
-    cfg = MatchConfig(games=games, size=size, komi=komi, move_timeout=timeout, scorer=scorer, out_dir=out)
+    cfg = MatchConfig(games=games, size=size, komi=komi, move_timeout=timeout, scorer=scorer, out_dir=out,
+                      openings=openings, seed=seed)
     with progress_bar(title, games, "games") as bar:
         report = play_match(black, white, cfg, bar)
     d = report.as_dict()
@@ -67,7 +72,8 @@ def _run_match(black: str, white: str, games: int, size: int, komi: float, out: 
                 [[d["a"], d["b"], f"+{r.wins} ={r.draws} -{r.losses} ({r.score:.3f})", f"[{lo:.3f}, {hi:.3f}]",
                   f"{r.elo():+.0f}", f"[{elo_lo:+.0f}, {elo_hi:+.0f}]", report.scorer]])
     print(f"seconds per move: A {d['a_seconds_per_move']}, B {d['b_seconds_per_move']}; "
-          f"{d['mean_moves']} moves per game")
+          f"{d['mean_moves']} moves per game; {d['distinct_games']} distinct games of {games} "
+          f"({openings} random opening moves)")
     for f in d["forfeits"]:
         print(f"forfeit: {f}", file=sys.stderr)
     if out is not None:
@@ -86,9 +92,11 @@ def match(a: str = typer.Argument(..., help="Player A: a GTP command line ('gnug
           out: Optional[Path] = typer.Option(Path("runs/match"), help="Folder for one SGF per game."),
           timeout: float = typer.Option(60.0, help="Seconds per answer before an engine loses the game."),
           scorer: str = typer.Option("auto", help="area (every stone alive), gnugo (GNU Go removes dead stones), auto."),
+          openings: int = typer.Option(2, help=OPENINGS_HELP),
+          seed: int = typer.Option(0, help="Seed of the random openings."),
           json_: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Play A against B with alternating colours; print A's win rate with a 95% interval and the Elo difference."""
-    _run_match(a, b, games, size, komi, out, timeout, scorer, json_, f"match {size}x{size}")
+    _run_match(a, b, games, size, komi, out, timeout, scorer, json_, f"match {size}x{size}", openings, seed)
 
 
 @eval_app.command("go")
@@ -100,6 +108,8 @@ def eval_go(opponent: str = typer.Option("gnugo --mode gtp --level 1", help="GTP
             out: Optional[Path] = typer.Option(Path("runs/eval-go"), help="Folder for the SGF records."),
             timeout: float = typer.Option(120.0, help="Seconds per answer before an engine loses the game."),
             pass_rule: str = typer.Option("auto", help=PASS_HELP),
+            openings: int = typer.Option(2, help=OPENINGS_HELP),
+            seed: int = typer.Option(0, help="Seed of the random openings."),
             json_: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """qstar's engine against a GTP opponent (GNU Go level 1 by default)."""
     import shlex
@@ -113,7 +123,7 @@ def eval_go(opponent: str = typer.Option("gnugo --mode gtp --level 1", help="GTP
     qstar = ["qstar", "gtp", "--size", str(size), "--sims", str(sims), "--time", str(time),
              "--model", str(playing) if playing else "none", "--pass-rule", pass_rule]
     d = _run_match(shlex.join(qstar), opponent, games, size, komi, out, timeout, "auto", False,
-                   f"qstar vs {opponent}")
+                   f"qstar vs {opponent}", openings, seed)
     if json_:
         from qstar.cli.output import emit_json
         emit_json({**d, "qstar_sims": sims, "qstar_seconds": time, "pass_rule": pass_rule,

@@ -52,7 +52,7 @@ def fake(tmp_path):
 def test_alternating_colours_results_and_sgf(fake, tmp_path):
     # "corner" plays A1 then passes: as Black it owns the whole empty 5x5 board (25 - 0.5 komi)
     report = play_match(fake("corner", "A1"), fake("passer"), MatchConfig(games=4, size=5, komi=0.5, scorer="area",
-                                                                         out_dir=tmp_path / "sgf"))
+                                                                         out_dir=tmp_path / "sgf", openings=0))
     r = report.result
     assert (r.wins, r.draws, r.losses) == (4, 0, 0)
     assert [g.a_black for g in report.games] == [True, False, True, False]
@@ -65,8 +65,27 @@ def test_alternating_colours_results_and_sgf(fake, tmp_path):
     assert d["games"] == 4 and d["score_ci95"][0] < 1.0 and d["elo"] > 0
 
 
+def test_random_openings_make_deterministic_engines_play_different_games(fake, tmp_path):
+    """Two engines that always pass: without openings every game is the same; with two random opening moves each
+    pair of games (A Black, then A White) shares one opening and the pairs differ; both engines are told it."""
+    same = play_match(fake("passer"), fake("passer"), MatchConfig(games=4, size=5, scorer="area", openings=0))
+    assert same.as_dict()["distinct_games"] == 1
+    cfg = MatchConfig(games=4, size=5, scorer="area", openings=2, seed=1, out_dir=tmp_path)
+    report = play_match(fake("passer"), fake("passer"), cfg)
+    openings = [g.record[:2] for g in report.games]
+    assert openings[0] == openings[1] != openings[2] == openings[3]
+    assert all(len(g.record) == 4 and g.record[2][1] == g.record[3][1] == 25 for g in report.games)  # then 2 passes
+    assert report.as_dict()["distinct_games"] == 2
+    assert "random opening" in read_sgf(tmp_path / "game-001.sgf").extra["C"][0]
+    # the same seed gives the same openings
+    assert [g.record for g in play_match(fake("passer"), fake("passer"), cfg).games] == [g.record for g in report.games]
+    with pytest.raises(Exception, match="--openings must be 0..12"):
+        MatchConfig(size=5, openings=13)
+
+
 def test_report_gives_each_sides_seconds_per_move(fake):
-    d = play_match(fake("passer"), fake("slow"), MatchConfig(games=2, size=5, scorer="area")).as_dict()
+    d = play_match(fake("passer"), fake("slow"), MatchConfig(games=2, size=5, scorer="area",
+                                                                                    openings=0)).as_dict()
     assert d["b_seconds_per_move"] >= 0.3 > d["a_seconds_per_move"]
     assert d["mean_moves"] == 2  # both pass at once
 
@@ -74,7 +93,7 @@ def test_report_gives_each_sides_seconds_per_move(fake):
 @pytest.mark.parametrize("mode,code", [("die", "F"), ("hang", "T"), ("illegal", "F")])
 def test_broken_engine_loses_the_game_and_the_match_goes_on(fake, tmp_path, mode, code):
     report = play_match(fake("passer"), fake(mode), MatchConfig(games=2, size=5, komi=0.5, move_timeout=1.0,
-                                                               scorer="area", out_dir=tmp_path))
+                                                               scorer="area", out_dir=tmp_path, openings=0))
     results = [g.result for g in report.games]
     # game 1: broken engine is White and loses on its first genmove; game 2 it is Black
     assert results == [f"B+{code}", f"W+{code}"], [g.reason for g in report.games]
@@ -112,7 +131,7 @@ def test_match_command_json_last_line_and_one_line_errors(fake, tmp_path, capsys
 
     from qstar.cli.main import main
     rc = main(["match", fake("corner", "A1"), fake("passer"), "--games", "2", "--size", "5", "--komi", "0.5",
-               "--scorer", "area", "--out", str(tmp_path), "--json"])
+               "--scorer", "area", "--out", str(tmp_path), "--openings", "0", "--json"])
     out = capsys.readouterr().out.strip().splitlines()
     assert rc == 0
     d = json.loads(out[-1])

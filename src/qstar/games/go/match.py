@@ -28,9 +28,15 @@ class MatchConfig:
     scorer: str = "auto"  # area: every stone alive (Tromp-Taylor); gnugo: GNU Go's --chinese-rules final_score,
     #                      which removes dead stones; auto: gnugo when installed, else area
     out_dir: Path | None = None  # one SGF per game, game-001.sgf ...
+    openings: int = 2  # the first moves of every game are random (legal, no own-eye fill), the same for both
+    #                    games of a pair (A Black, then A White), so that deterministic engines do not play one
+    #                    game over and over; 0 = none
+    seed: int = 0  # of the openings
 
     def __post_init__(self):
         check(self.games >= 1, f"--games must be >= 1, got {self.games}")
+        check(0 <= self.openings <= self.size * self.size // 2,
+              f"--openings must be 0..{self.size * self.size // 2} moves, got {self.openings}")
         check(5 <= self.size <= 19, f"--size must be 5..19, got {self.size}")
         check(self.move_timeout > 0, f"--timeout must be > 0 seconds, got {self.move_timeout}")
         check(self.scorer in SCORERS, f"--scorer must be one of {', '.join(SCORERS)}, got {self.scorer!r}")
@@ -46,6 +52,7 @@ class GameOutcome:
     moves: int
     sgf: Path | None = None
     think: dict[str, tuple[float, int]] = field(default_factory=dict)  # "A"/"B" -> (genmove seconds, genmoves)
+    record: tuple = ()  # the moves, (colour, point) each: games with the same record were the same game
 
 
 @dataclass
@@ -63,6 +70,7 @@ class MatchReport:
 
     def as_dict(self) -> dict:
         return {"a": self.a, "b": self.b, "scorer": self.scorer, **self.result.as_dict(),
+                "distinct_games": len({g.record for g in self.games}),
                 "a_wins_as_black": sum(g.winner == "A" and g.a_black for g in self.games),
                 "a_wins_as_white": sum(g.winner == "A" and not g.a_black for g in self.games),
                 "forfeits": [f"game {g.index}: {g.reason}" for g in self.games if g.result[2:] in ("F", "T")],
@@ -120,8 +128,23 @@ def _score(pos: Position, cfg: MatchConfig, referee: GtpClient | None) -> tuple[
     return pos.score(cfg.komi).result(), "area"
 
 
+def random_opening(cfg: MatchConfig, pair: int) -> list[int]:
+    """The opening of game pair ``pair``: ``cfg.openings`` random points (legal, not filling an own eye)."""
+    import random
+
+    from qstar.games.go.playout import random_move
+    rng = random.Random(f"{cfg.seed}/{pair}")
+    pos, points = Position(cfg.size), []
+    for _ in range(cfg.openings):
+        p = random_move(pos, rng)
+        pos = pos.play(p)
+        points.append(p)
+    return points
+
+
 def play_game(index: int, a: _Seat, b: _Seat, cfg: MatchConfig, referee: GtpClient | None) -> GameOutcome:
     a_black = index % 2 == 0
+    opening = random_opening(cfg, index // 2)
     seats = {BLACK: a if a_black else b, WHITE: b if a_black else a}
     letter = {BLACK: "B", WHITE: "W"}
     pos = Position(cfg.size)
@@ -137,6 +160,14 @@ def play_game(index: int, a: _Seat, b: _Seat, cfg: MatchConfig, referee: GtpClie
                 eng.send(f"komi {cfg.komi:g}")
             except (EngineError, EngineDied) as e:
                 raise _Forfeit(color, "F", f"setup failed: {e}") from None
+        for point in opening:  # both engines are told the opening's moves, as if the players had made them
+            color = pos.to_play
+            pos = pos.play(point)
+            for c, seat in seats.items():
+                try:
+                    seat.engine().send(f"play {letter[color].lower()} {point_to_gtp(point, cfg.size)}")
+                except (EngineError, EngineDied) as e:
+                    raise _Forfeit(c, "F", f"rejected the opening move {point_to_gtp(point, cfg.size)}: {e}") from None
         while not pos.is_over and pos.move_number < limit:
             color = pos.to_play
             mover, other = seats[color], seats[3 - color]
@@ -173,10 +204,10 @@ def play_game(index: int, a: _Seat, b: _Seat, cfg: MatchConfig, referee: GtpClie
     winner_color = BLACK if result.upper().startswith("B+") else WHITE if result.upper().startswith("W+") else None
     winner = None if winner_color is None else ("A" if (winner_color == BLACK) == a_black else "B")
     out = GameOutcome(index, a_black, winner, result, reason, pos.move_number,
-                      think={k: (v[0], v[1]) for k, v in think.items()})
+                      think={k: (v[0], v[1]) for k, v in think.items()}, record=tuple(pos.moves()))
     if cfg.out_dir is not None:
         game = SgfGame.from_position(pos, cfg.komi, black=seats[BLACK].label, white=seats[WHITE].label, result=result)
-        game.extra["C"] = [reason]
+        game.extra["C"] = [reason + (f"; the first {len(opening)} moves were a random opening" if opening else "")]
         out.sgf = write_sgf(Path(cfg.out_dir) / f"game-{index + 1:03d}.sgf", game)
     return out
 
