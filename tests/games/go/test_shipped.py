@@ -64,3 +64,4 @@ def test_qstar_gtp_subprocess_uses_the_shipped_network_by_default():
     assert answers[0].startswith("=1 ") and answers[0].endswith("(mcts-net:go9.safetensors)")
     assert answers[1].startswith("=2 ") and answers[1] != "=2 resign"
     assert answers[2] == "=3"
+    assert "passes: settled" in proc.stderr  # trained on games played out, it plays by that rule (--pass-rule auto)
