@@ -150,7 +150,7 @@ def test_judged_game_takes_the_outcome_from_the_judge_not_the_rules():
     s1 = white_always.next_state(start, 12)
     assert np.array_equal(white_always.legal_mask(s1), go.legal_mask(s1))
     assert np.array_equal(white_always.encode([s1]), go.encode([s1]))
-    assert white_always.key(s1) == go.key(s1) and white_always.name == go.name
+    assert white_always.key(s1) == go.key(s1) and white_always.name == go.name and white_always.variant == go.variant
     assert not white_always.is_terminal(s1) and not white_always.legal_mask(end).any()
 
 

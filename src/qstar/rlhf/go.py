@@ -36,6 +36,7 @@ class JudgedGame:
         self.game, self.judge = game, judge
         self.name, self.num_actions, self.obs_shape = game.name, game.num_actions, game.obs_shape
         self.size, self.komi, self.pass_action, self.config = game.size, game.komi, game.pass_action, game.config
+        self.variant = game.variant  # the rules the networks learn: their checkpoints record them
         self._cache: dict = {}
         self._cache_size = cache_size
         self.judged = 0  # distinct finished positions judged (for the run's log)
