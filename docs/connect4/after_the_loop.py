@@ -24,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parent))
 from value_head_sweep import ExtraPlanes, judge, load_buffer  # noqa: E402
 
 from qstar.learn.checkpoint import load_model  # noqa: E402
 from qstar.learn.resnet import PolicyValueNet  # noqa: E402
+from qstar.learn.trainer import loss_terms  # noqa: E402
 
 
 class Mirrored(torch.nn.Module):
@@ -41,7 +41,7 @@ class Mirrored(torch.nn.Module):
     def forward(self, x):
         p, v = self.net(x)
         pm, vm = self.net(x.flip(-1))
-        return (p.log_softmax(1).exp() + pm.flip(1).log_softmax(1).exp()).div(2).log(), (v + vm) / 2
+        return ((p.softmax(1) + pm.flip(1).softmax(1)) / 2).log(), (v + vm) / 2
 
 
 def finetune(net, data, steps: int, planes: int, seed: int):
@@ -60,10 +60,9 @@ def finetune(net, data, steps: int, planes: int, seed: int):
         for g in opt.param_groups:
             g["lr"] = 6e-4 if step < steps // 2 else 2e-4
         idx = torch.from_numpy(rng.integers(0, len(z), 256))
-        logits, v = net(obs[idx])
-        loss = -(pi[idx] * F.log_softmax(logits, 1)).sum(1).mean() + F.mse_loss(v, z[idx])
+        policy_loss, value_loss = loss_terms(net, obs[idx], pi[idx], z[idx])
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        (policy_loss + value_loss).backward()
         opt.step()
     return net.eval()
 
