@@ -71,6 +71,15 @@ def test_bad_input_is_one_clear_line(args, message, capsys, tmp_path, monkeypatc
     assert not (tmp_path / "X").exists()  # refused before any run folder is made
 
 
+def test_a_folder_the_system_refuses_is_one_clear_line(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code, out, err = run(capsys, "train", "tictactoe", "--iterations", "1", "--run-dir", str(blocker / "run"))
+    assert code == 1 and "Traceback" not in err
+    assert err.strip().splitlines() == [f"error: Not a directory: {blocker / 'run'}"]
+    assert blocker.read_text() == "not a folder"
+
+
 def test_corrupt_and_mismatched_checkpoints(tmp_path, capsys, c4_model):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"not a checkpoint")

@@ -1,4 +1,5 @@
-"""Entry point: builds the app from the command modules and turns QstarError into one clear line."""
+"""Entry point: builds the app from the command modules and turns QstarError, and a file the system
+refuses (a folder that cannot be made, a full disk, no permission), into one clear line."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     except QstarError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # the file system said no: say what and where, not a traceback
+        where = f": {e.filename}" if e.filename else ""
+        print(f"error: {e.strerror or e}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
