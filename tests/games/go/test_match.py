@@ -138,3 +138,10 @@ def test_match_command_json_last_line_and_one_line_errors(fake, tmp_path, capsys
     assert (d["wins"], d["losses"], d["games"]) == (2, 0, 2) and (tmp_path / "game-002.sgf").exists()
     assert main(["match", "", "gnugo", "--games", "1"]) == 2
     assert capsys.readouterr().err.strip().startswith("error: empty engine command")
+    # an engine that cannot start, or a checkpoint that is not there: refused before the first game
+    for spec, says in (("no-such-engine --mode gtp", "no program 'no-such-engine' found"),
+                       (str(tmp_path / "gone.safetensors"), "no checkpoint at")):
+        assert main(["match", spec, fake("passer"), "--games", "1", "--out", str(tmp_path / "refused")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and says in err[0], err
+        assert not (tmp_path / "refused").exists()

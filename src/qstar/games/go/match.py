@@ -5,6 +5,7 @@ nonsense or plays an illegal move loses that game; it is restarted and the match
 from __future__ import annotations
 
 import shlex
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,13 @@ class _Seat:
 
     def __init__(self, spec: str, size: int, timeout: float):
         self.spec, self.argv, self.timeout = spec, engine_argv(spec, size), timeout
+        # an engine that can never start is a typo, not a forfeit: refuse it before the first game
+        if shutil.which(self.argv[0]) is None:
+            raise QstarError(f"engine {spec!r}: no program {self.argv[0]!r} found; give a GTP command line "
+                             f"('gnugo --mode gtp --level 1'), 'qstar', or a Go checkpoint path")
+        model = self.argv[self.argv.index("--model") + 1] if "--model" in self.argv[:-1] else None
+        if model is not None and model.lower() != "none" and not Path(model).is_file():
+            raise QstarError(f"engine {spec!r}: no checkpoint at {model}")
         self.client: GtpClient | None = None
         self.label = spec
 
