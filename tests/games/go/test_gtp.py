@@ -1,6 +1,7 @@
 """GTP engine: a scripted conversation with exact answers, a fuzz run, and the real `qstar gtp` process."""
 
 import random
+import re
 import subprocess
 import sys
 
@@ -212,3 +213,67 @@ def test_engine_with_a_network_checkpoint(tmp_path):
     assert make_mover(5, 7.5, auto, path).game.config.pass_rule == "any"
     assert make_mover(5, 7.5, auto, None).game.config.pass_rule == "any"
     assert make_mover(5, 7.5, SearchConfig(pass_rule="any"), settled).game.config.pass_rule == "any"  # asked for
+
+
+INFO = re.compile(r"info move (pass|[A-HJ-T]\d{1,2}) visits (\d+) winrate (\d+) prior (\d+) order (\d+) pv ((?:(?:pass|[A-HJ-T]\d{1,2}) ?)+)")
+
+
+def analysis_lines(text):
+    """The info records of one lz-analyze line: [(move, visits, winrate, prior, order, pv)]."""
+    found = INFO.findall(text)
+    assert " ".join(" ".join(["info move", m, "visits", v, "winrate", w, "prior", p, "order", o, "pv", pv.strip()])
+                    for m, v, w, p, o, pv in found) == text.strip(), text  # nothing but info records
+    return [(m, int(v), int(w), int(p), int(o), pv.split()) for m, v, w, p, o, pv in found]
+
+
+def test_lz_analyze_answers_info_lines_and_refuses_bad_arguments():
+    engine = GtpEngine(lambda s, k: make_mover(s, k, SearchConfig(simulations=8)), size=5)
+    engine.handle("play b C3")
+    head, info, end = engine.handle("7 lz-analyze w 10 minmoves 30").split("\n", 2)
+    assert head == "=7" and end == "\n"
+    moves = analysis_lines(info)
+    assert [o for *_, o, _ in moves] == list(range(len(moves)))
+    names = [m for m, *_ in moves]
+    assert len(names) == 25 and "pass" in names and "C3" not in names  # every legal move (24 points, the pass)
+    visits = [v for _, v, *_ in moves]
+    assert visits == sorted(visits, reverse=True) and 0 < sum(visits) <= 16 and visits[-1] == 0
+    assert all(0 <= w <= 10000 and 0 <= p <= 10000 and pv[0] == m for m, v, w, p, o, pv in moves)
+    assert len(analysis_lines(engine.handle("lz-analyze 10 maxmoves 3").split("\n")[1])) == 3
+    assert engine.handle("lz-analyze") == "=\n\n"  # no interval: nothing shown, the search stopped at once
+    for bad, says in (("lz-analyze 10 foo 3", "got 'foo'"), ("lz-analyze b minmoves", "without a value"),
+                      ("lz-analyze b maxmoves -1", "whole number")):
+        answer = engine.handle(bad)
+        assert answer.startswith("? syntax error") and says in answer and answer.endswith("\n\n"), answer
+    scripted = GtpEngine(lambda s, k: ScriptedMover(s, k), size=5)
+    assert scripted.handle("lz-analyze 10") == "? scripted cannot analyse\n\n"
+    assert engine.handle("genmove b").startswith("= ")  # the engine goes on as before
+
+
+def test_qstar_gtp_lz_analyze_streams_until_the_next_command():
+    """As Lizzie and Sabaki use it: info lines keep coming until any new line, which ends the answer and is answered."""
+    import queue
+    import threading
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "qstar.cli", "gtp", "--size", "5", "--sims", "8"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    got: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [got.put(line) for line in proc.stdout], daemon=True).start()
+    try:
+        proc.stdin.write("1 lz-analyze b 5\n")
+        proc.stdin.flush()
+        assert got.get(timeout=60) == "=1\n"
+        time.sleep(1.0)
+        proc.stdin.write("2 name\n3 quit\n")
+        proc.stdin.flush()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+    rest = []
+    while not got.empty():
+        rest.append(got.get())
+    blank = rest.index("\n")
+    assert blank >= 2, rest  # several analyses streamed during that second
+    for line in rest[:blank]:
+        assert analysis_lines(line)
+    assert rest[blank + 1:] == ["=2 qstar\n", "\n", "=3\n", "\n"]

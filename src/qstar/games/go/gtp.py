@@ -20,7 +20,9 @@ from qstar.games.go.sgf import read_sgf
 
 COMMANDS = ["protocol_version", "name", "version", "known_command", "list_commands", "quit", "boardsize",
             "clear_board", "komi", "play", "genmove", "reg_genmove", "undo", "showboard", "final_score",
-            "final_status_list", "loadsgf", "time_settings", "time_left"]
+            "final_status_list", "loadsgf", "time_settings", "time_left", "lz-analyze"]
+ANALYZE = "lz-analyze"  # live analysis for Lizzie / Sabaki: streams info lines until the next input line
+MAX_ANALYSIS_SIMULATIONS = 100_000  # an analysis left running stops searching here (memory), and keeps waiting
 
 
 class GtpError(Exception):
@@ -76,18 +78,31 @@ class GtpEngine:
 
     # ---- protocol -----------------------------------------------------------------------------------------------
 
-    def handle(self, line: str) -> str | None:
-        """The full response to one input line (ending in a blank line), or None for an empty or comment line."""
+    @staticmethod
+    def _parse(line: str) -> tuple[str, list[str]] | None:
+        """(id, words) of one input line, control characters and comments removed; None for an empty line."""
         line = "".join(ch for ch in line if ch in "\t\n" or ord(ch) >= 32 and ord(ch) != 127).replace("\t", " ")
-        line = line.split("#", 1)[0].strip()
-        if not line:
+        words = line.split("#", 1)[0].split()
+        if not words:
             return None
-        words = line.split()
-        ident = ""
-        if words[0].isdigit():
-            ident = words.pop(0)
-            if not words:
-                return f"?{ident} missing command\n\n"
+        return (words.pop(0), words) if words[0].isdigit() else ("", words)
+
+    def handle(self, line: str) -> str | None:
+        """The full response to one input line (ending in a blank line), or None for an empty or comment line.
+        ``lz-analyze`` answers with the analysis after its first simulations (``serve`` streams it instead)."""
+        parsed = self._parse(line)
+        if parsed is None:
+            return None
+        ident, words = parsed
+        if words[:1] == [ANALYZE]:
+            lines = []
+            answer = self.analyze(ident, words[1:], lines.append, lambda: True)
+            return "".join(lines) + answer
+        return self._respond(ident, words)
+
+    def _respond(self, ident: str, words: list[str]) -> str:
+        if not words:
+            return f"?{ident} missing command\n\n"
         command, args = words[0], words[1:]
         try:
             handler = getattr(self, f"cmd_{command}", None) if command in COMMANDS else None
@@ -103,13 +118,96 @@ class GtpEngine:
         return f"={ident} {result}\n\n" if result else f"={ident}\n\n"
 
     def serve(self, inp: TextIO, out: TextIO) -> None:
-        for line in inp:
-            response = self.handle(line)
-            if response is not None:
-                out.write(response)
-                out.flush()
-            if not self.running:
+        """Answer every line of ``inp`` on ``out``. Lines are read on a thread of their own, so that a running
+        ``lz-analyze`` can stream until the next line arrives (which stops it, and is then answered)."""
+        import queue
+        import threading
+
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def read() -> None:
+            for line in inp:
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=read, daemon=True).start()
+
+        def write(text: str) -> None:
+            out.write(text)
+            out.flush()
+
+        while self.running:
+            line = lines.get()
+            if line is None:
                 break
+            parsed = self._parse(line)
+            if parsed is None:
+                continue
+            ident, words = parsed
+            if words[:1] == [ANALYZE]:
+                write(self.analyze(ident, words[1:], write, lambda: not lines.empty()))
+            else:
+                write(self._respond(ident, words))
+
+    def analyze(self, ident: str, args: list[str], write: Callable[[str], None], stop: Callable[[], bool]) -> str:
+        """GTP ``lz-analyze [color] [interval] [interval N] [minmoves N] [maxmoves N]`` (Leela Zero's and KataGo's
+        form): write ``=`` and then, every ``interval`` centiseconds of search, one info line
+        (``player.analysis_info``), until ``stop()``; returns what ends the response (a blank line, or the error)."""
+        try:
+            color, interval, minmoves, maxmoves = self._analyze_args(args)
+            analysis = getattr(self.mover, "analysis", None)
+            if analysis is None:
+                raise GtpError(f"{self.mover.name} cannot analyse")
+        except GtpError as e:
+            return f"?{ident} {e}\n\n"
+        import time
+
+        from qstar.games.go.player import analysis_info
+        write(f"={ident}\n")
+        shown, searching = None, True
+        try:
+            for tree in analysis(self._as(self.position.to_play if color is None else color)):
+                now = time.perf_counter()
+                if interval > 0 and (shown is None or now - shown >= interval):
+                    info = analysis_info(tree, self.size, minmoves, maxmoves)
+                    if info:
+                        write(info + "\n")
+                    shown = now
+                if stop():
+                    break
+                if tree.forest.N[tree.root].sum() >= MAX_ANALYSIS_SIMULATIONS or tree.terminal[tree.root]:
+                    searching = False
+                    break
+        except Exception as e:  # noqa: BLE001 - the answer has begun with "=": end it, say why on stderr, serve on
+            import sys
+            print(f"lz-analyze stopped: {type(e).__name__}: {e}", file=sys.stderr)
+            searching = False
+        while not searching and not stop():  # nothing more to search: wait for the next line
+            time.sleep(0.05)
+        return "\n"
+
+    @staticmethod
+    def _analyze_args(args: list[str]) -> tuple[int, float, int, int | None]:
+        """(color or None, interval in seconds, minmoves, maxmoves or None) of ``lz-analyze``'s arguments."""
+        color, interval, counts = None, 0.0, {"minmoves": 0, "maxmoves": None}
+        rest = list(args)
+        if rest and rest[0].lower() in ("b", "w", "black", "white"):
+            color = parse_color(rest.pop(0))
+        if rest and rest[0].isdigit():
+            interval = int(rest.pop(0)) / 100
+        while rest:
+            key = rest.pop(0).lower()
+            if key not in ("interval", "minmoves", "maxmoves") or not rest:
+                raise GtpError(f"syntax error: lz-analyze [color] [interval] [interval N] [minmoves N] [maxmoves N], "
+                               f"got {key!r}" + ("" if rest else " without a value"))
+            value = rest.pop(0)
+            if not value.isdigit():
+                raise GtpError(f"syntax error: {key} needs a whole number >= 0, got {value!r}")
+            if key == "interval":
+                interval = int(value) / 100
+            else:
+                counts[key] = int(value)
+        return color, interval, counts["minmoves"], counts["maxmoves"]
 
     # ---- commands -----------------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from qstar.core.errors import ConfigError, check
 from qstar.games.go.game import PASS_RULES, GoConfig, GoGame
-from qstar.games.go.rules import Position
+from qstar.games.go.rules import Position, point_to_gtp
 
 AUTO = "auto"  # SearchConfig.pass_rule: the rule the network was trained under
 
@@ -79,6 +79,47 @@ class MctsMover:
         q = np.where(visits > 0, tree.W[root] / np.maximum(visits, 1), -2.0)
         best = np.lexsort((q, visits))[-1]  # most visited, ties broken by the better mean value
         return Decision(int(best), value, sims)
+
+
+    def analysis(self, pos: Position, chunk: int = 16):
+        """Search ``pos`` without end (GTP ``lz-analyze``), yielding the tree after every ``chunk`` simulations;
+        the caller decides when to stop and reads the tree with ``analysis_info``."""
+        from dataclasses import replace
+
+        from qstar.search import Tree, run_mcts
+        tree = Tree(self.game, pos)
+        cfg = replace(self.mcts, num_simulations=chunk)
+        while True:
+            if not self.game.is_terminal(pos):
+                run_mcts([tree], self.evaluator, cfg)
+            yield tree
+
+
+def analysis_info(tree, size: int, minmoves: int = 0, maxmoves: int | None = None, pv_moves: int = 12) -> str:
+    """The search's view of the root as one Leela Zero ``lz-analyze`` line: ``info move D4 visits 120 winrate 5312
+    prior 1840 order 0 pv D4 C3 ...`` for each visited move, most visited first (winrate and prior are 10000 x
+    the mover's win probability (value + 1) / 2 and the network's prior). With ``minmoves``, unvisited legal moves
+    follow by prior, with the value the search assumes for an unvisited move. Empty when nothing is searched."""
+    import numpy as np
+    f, root = tree.forest, tree.root
+    if not f.expanded[root]:
+        return ""
+    n, w, p, q = f.N[root], f.W[root], f.P[root], f.Q[root]
+    visited = sorted(np.flatnonzero(n > 0), key=lambda a: (-n[a], -w[a] / n[a]))
+    unvisited = sorted(np.flatnonzero(f.legal[root] & (n == 0)), key=lambda a: -p[a])
+    moves = visited + unvisited[:max(0, minmoves - len(visited))]
+    parts = []
+    for order, a in enumerate(moves[:maxmoves]):
+        value = w[a] / n[a] if n[a] > 0 else q[a]
+        pv, node = [int(a)], int(f.children[root, a])
+        while len(pv) < pv_moves and node >= 0 and f.expanded[node] and f.N[node].sum() > 0:
+            b = int(f.N[node].argmax())
+            pv.append(b)
+            node = int(f.children[node, b])
+        parts.append(f"info move {point_to_gtp(int(a), size)} visits {int(n[a])} "
+                     f"winrate {int(round(5000 * (float(value) + 1)))} prior {int(round(10000 * float(p[a])))} "
+                     f"order {order} pv {' '.join(point_to_gtp(x, size) for x in pv)}")
+    return " ".join(parts)
 
 
 NO_MODEL = "none"  # --model none: the model-free engine (MCTS with random playouts)
