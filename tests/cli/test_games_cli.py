@@ -107,6 +107,13 @@ def test_bench_selfplay_json(capsys, c4_model):
     assert code == 0, err
     r = json.loads(out.strip().splitlines()[-1])
     assert r["batched"]["games"] == 4 and r["sequential"]["mean_batch"] == 1.0 and r["speedup"] > 0
+    # by default the batched path plays as many games at once as the game's self-play does (tic-tac-toe: 100)
+    code, out, err = run(capsys, "bench", "selfplay", "--game", "tictactoe", "--sims", "2", "--sequential-games", "1",
+                         "--no-dict-search", "--json")
+    assert code == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["batched"]["games"] == 100
+    code, _, err = run(capsys, "bench", "selfplay", "--games", "0")
+    assert code == 2 and "--games must be >= 1" in err
 
 
 def test_bench_selfplay_repeats_report_the_median_round(capsys, c4_model):

@@ -246,7 +246,9 @@ def eval_tictactoe(model: Path = typer.Option(..., help="Checkpoint or run folde
 def bench_selfplay(game: str = typer.Option("connect4", help=f"One of: {', '.join(BOARD_GAMES)}."),
                    model: Optional[Path] = typer.Option(None, help="Checkpoint (default: shipped or a fresh net)."),
                    sims: int = typer.Option(64, help="Simulations per move (both paths)."),
-                   games: int = typer.Option(64, help="Games played at once on the batched path."),
+                   games: Optional[int] = typer.Option(None, help="Games played at once on the batched path "
+                                                       "(default: as the game's self-play plays them, 150 for "
+                                                       "Connect Four)."),
                    sequential_games: int = typer.Option(4, help="Games played one at a time on each slow path."),
                    threads: int = typer.Option(1, help="Torch threads for all paths."),
                    repeats: int = typer.Option(1, help="Run the paths in turn this many times; report the round "
@@ -270,7 +272,9 @@ def bench_selfplay(game: str = typer.Option("connect4", help=f"One of: {', '.joi
     except ConfigError:
         net = PolicyValueNet(entry.net(g))
     cfg = replace(entry.loop.selfplay, fast_simulations=0, mcts=replace(entry.loop.selfplay.mcts, num_simulations=sims))
-    r = run(g, net, cfg, games, sequential_games, dict_search=dict_search, device=_device(device),
+    if games is not None and games < 1:
+        raise ConfigError(f"--games must be >= 1, got {games}")
+    r = run(g, net, cfg, games or cfg.parallel_games, sequential_games, dict_search=dict_search, device=_device(device),
             repeats=repeats)
     rows = [k for k in ("batched", "sequential", "dict_search") if r[k]]
     print_table(f"self-play speed, {game}, {sims} simulations/move, {r['parameters']:,} parameters, "
