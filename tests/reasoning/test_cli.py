@@ -45,3 +45,6 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "expected four whole numbers" in err and "does not exist" in err and "Traceback" not in err
     assert "--value must be prm, orm or none" in err and "--proposals is for beam and mcts" in err
+    for bad in (["--n", "0"], ["--limit", "0"], ["--limit", "-3"]):  # not a crash, not silently every problem
+        assert main(["eval", "game24", *bad]) == 2
+        assert "--n and --limit must be >= 1" in capsys.readouterr().err

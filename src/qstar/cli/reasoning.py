@@ -101,6 +101,8 @@ def _make_eval(task_name: str):
         from qstar.core.progress import progress_bar
         from qstar.reasoning.evaluate import default_methods, evaluate as run_eval, markdown_table
 
+        if n < 1 or (limit is not None and limit < 1):
+            raise QstarError(f"--n and --limit must be >= 1, got --n {n}" + (f" --limit {limit}" if limit is not None else ""))
         task = _task(task_name)
         if puzzles is not None:
             if task_name != "game24":
