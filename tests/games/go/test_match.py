@@ -145,3 +145,5 @@ def test_match_command_json_last_line_and_one_line_errors(fake, tmp_path, capsys
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and says in err[0], err
         assert not (tmp_path / "refused").exists()
+    from qstar.games.go.match import _Seat
+    _Seat(fake("passer") + " --model a-name-not-a-file", 5, 5.0)  # another engine's own --model is its business

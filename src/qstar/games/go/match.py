@@ -94,7 +94,8 @@ class _Seat:
         if shutil.which(self.argv[0]) is None:
             raise QstarError(f"engine {spec!r}: no program {self.argv[0]!r} found; give a GTP command line "
                              f"('gnugo --mode gtp --level 1'), 'qstar', or a Go checkpoint path")
-        model = self.argv[self.argv.index("--model") + 1] if "--model" in self.argv[:-1] else None
+        ours = Path(self.argv[0]).name == "qstar" or self.argv[1:3] == ["-m", "qstar.cli"]
+        model = self.argv[self.argv.index("--model") + 1] if ours and "--model" in self.argv[:-1] else None
         if model is not None and model.lower() != "none" and not Path(model).is_file():
             raise QstarError(f"engine {spec!r}: no checkpoint at {model}")
         self.client: GtpClient | None = None

@@ -80,7 +80,6 @@ class MctsMover:
         best = np.lexsort((q, visits))[-1]  # most visited, ties broken by the better mean value
         return Decision(int(best), value, sims)
 
-
     def analysis(self, pos: Position, chunk: int = 16):
         """Search ``pos`` without end (GTP ``lz-analyze``), yielding the tree after every ``chunk`` simulations;
         the caller decides when to stop and reads the tree with ``analysis_info``."""
