@@ -63,6 +63,20 @@ def test_visit_counts_sum_to_simulations_and_reuse_keeps_subtree():
     assert t.visit_counts().sum() == pytest.approx(child_visits - 1 + 200)
 
 
+def test_principal_variation_follows_the_most_visited_children():
+    t = Tree(C4, C4.initial_state())
+    run_mcts([t], UniformEvaluator(C4), MCTSConfig(num_simulations=300, leaves_per_step=8))
+    a = int(t.visit_counts().argmax())
+    line = t.principal_variation(a, 5)
+    assert line[0] == a and 2 <= len(line) <= 5
+    walker = Tree(C4, C4.initial_state())  # replay the line by hand: each step is the most visited child
+    node = t.root
+    for prev, nxt in zip(line, line[1:]):
+        node = int(t.children[node, prev])
+        assert nxt == int(t.N[node].argmax()) and t.N[node].sum() > 0
+    assert walker.principal_variation(a, 5) == [a]  # nothing searched below: the line is the move alone
+
+
 def test_batches_across_trees_and_leaves():
     ev = CountingEvaluator(C4)
     trees = [Tree(C4, C4.initial_state()) for _ in range(10)]

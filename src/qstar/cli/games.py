@@ -272,9 +272,7 @@ def bench_selfplay(game: str = typer.Option("connect4", help=f"One of: {', '.joi
     except ConfigError:
         net = PolicyValueNet(entry.net(g))
     cfg = replace(entry.loop.selfplay, fast_simulations=0, mcts=replace(entry.loop.selfplay.mcts, num_simulations=sims))
-    if games is not None and games < 1:
-        raise ConfigError(f"--games must be >= 1, got {games}")
-    r = run(g, net, cfg, games or cfg.parallel_games, sequential_games, dict_search=dict_search, device=_device(device),
+    r = run(g, net, cfg, cfg.parallel_games if games is None else games, sequential_games, dict_search=dict_search, device=_device(device),
             repeats=repeats)
     rows = [k for k in ("batched", "sequential", "dict_search") if r[k]]
     print_table(f"self-play speed, {game}, {sims} simulations/move, {r['parameters']:,} parameters, "

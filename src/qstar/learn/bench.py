@@ -147,6 +147,7 @@ def bench_selfplay(game: Game, net: torch.nn.Module, cfg: SelfPlayConfig, batche
     lists every round's.
     """
     check(repeats >= 1, f"--repeats must be >= 1, got {repeats}")
+    check(batched_games >= 1, f"--games must be >= 1, got {batched_games}")
     net.eval()
     # every move searched on every path: no playout-cap fast moves, no unsearched random openings (they would
     # count as positions without a search, and differently on each path, which plays its own games)

@@ -148,6 +148,16 @@ class Tree:
         """[num_actions] visits of the root's edges."""
         return self.forest.N[self.root].copy()
 
+    def principal_variation(self, action: int, length: int) -> list[int]:
+        """``action`` from the root, then the most visited action of each node below it, while one was visited:
+        the line the search expects, at most ``length`` actions."""
+        f = self.forest
+        line, node = [int(action)], int(f.children[self.root, action])
+        while len(line) < length and node >= 0 and f.expanded[node] and f.N[node].sum() > 0:
+            line.append(int(f.N[node].argmax()))
+            node = int(f.children[node, line[-1]])
+        return line
+
     def root_value(self) -> float:
         """Mean value of the root for its player to move (search's estimate)."""
         f = self.forest

@@ -7,6 +7,10 @@ called again whenever the board size or komi changes.
 
 from __future__ import annotations
 
+import queue
+import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TextIO
@@ -120,9 +124,6 @@ class GtpEngine:
     def serve(self, inp: TextIO, out: TextIO) -> None:
         """Answer every line of ``inp`` on ``out``. Lines are read on a thread of their own, so that a running
         ``lz-analyze`` can stream until the next line arrives (which stops it, and is then answered)."""
-        import queue
-        import threading
-
         lines: queue.Queue[str | None] = queue.Queue()
 
         def read() -> None:
@@ -160,8 +161,6 @@ class GtpEngine:
                 raise GtpError(f"{self.mover.name} cannot analyse")
         except GtpError as e:
             return f"?{ident} {e}\n\n"
-        import time
-
         from qstar.games.go.player import analysis_info
         write(f"={ident}\n")
         shown, searching = None, True
@@ -175,11 +174,10 @@ class GtpEngine:
                     shown = now
                 if stop():
                     break
-                if tree.forest.N[tree.root].sum() >= MAX_ANALYSIS_SIMULATIONS or tree.terminal[tree.root]:
+                if tree.visit_counts().sum() >= MAX_ANALYSIS_SIMULATIONS or tree.terminal[tree.root]:
                     searching = False
                     break
         except Exception as e:  # noqa: BLE001 - the answer has begun with "=": end it, say why on stderr, serve on
-            import sys
             print(f"lz-analyze stopped: {type(e).__name__}: {e}", file=sys.stderr)
             searching = False
         while not searching and not stop():  # nothing more to search: wait for the next line
@@ -187,7 +185,7 @@ class GtpEngine:
         return "\n"
 
     @staticmethod
-    def _analyze_args(args: list[str]) -> tuple[int, float, int, int | None]:
+    def _analyze_args(args: list[str]) -> tuple[int | None, float, int, int | None]:
         """(color or None, interval in seconds, minmoves, maxmoves or None) of ``lz-analyze``'s arguments."""
         color, interval, counts = None, 0.0, {"minmoves": 0, "maxmoves": None}
         rest = list(args)

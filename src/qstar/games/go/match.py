@@ -13,6 +13,7 @@ from pathlib import Path
 from qstar.core.elo import MatchResult
 from qstar.core.errors import IllegalMove, QstarError, check
 from qstar.games.go.client import EngineDied, EngineError, GtpClient, engine_argv, find_gnugo
+from qstar.games.go.player import NO_MODEL
 from qstar.games.go.rules import BLACK, WHITE, Position, gtp_to_point, point_to_gtp
 from qstar.games.go.sgf import SgfGame, write_sgf
 
@@ -96,7 +97,7 @@ class _Seat:
                              f"('gnugo --mode gtp --level 1'), 'qstar', or a Go checkpoint path")
         ours = Path(self.argv[0]).name == "qstar" or self.argv[1:3] == ["-m", "qstar.cli"]
         model = self.argv[self.argv.index("--model") + 1] if ours and "--model" in self.argv[:-1] else None
-        if model is not None and model.lower() != "none" and not Path(model).is_file():
+        if model is not None and model.lower() != NO_MODEL and not Path(model).is_file():
             raise QstarError(f"engine {spec!r}: no checkpoint at {model}")
         self.client: GtpClient | None = None
         self.label = spec

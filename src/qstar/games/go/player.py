@@ -88,8 +88,9 @@ class MctsMover:
         from qstar.search import Tree, run_mcts
         tree = Tree(self.game, pos)
         cfg = replace(self.mcts, num_simulations=chunk)
+        searchable = not self.game.is_terminal(pos)
         while True:
-            if not self.game.is_terminal(pos):
+            if searchable:
                 run_mcts([tree], self.evaluator, cfg)
             yield tree
 
@@ -100,21 +101,17 @@ def analysis_info(tree, size: int, minmoves: int = 0, maxmoves: int | None = Non
     the mover's win probability (value + 1) / 2 and the network's prior). With ``minmoves``, unvisited legal moves
     follow by prior, with the value the search assumes for an unvisited move. Empty when nothing is searched."""
     import numpy as np
-    f, root = tree.forest, tree.root
-    if not f.expanded[root]:
+    root = tree.root
+    if not tree.expanded[root]:
         return ""
-    n, w, p, q = f.N[root], f.W[root], f.P[root], f.Q[root]
+    n, w, p, q = tree.N[root], tree.W[root], tree.P[root], tree.Q[root]
     visited = sorted(np.flatnonzero(n > 0), key=lambda a: (-n[a], -w[a] / n[a]))
-    unvisited = sorted(np.flatnonzero(f.legal[root] & (n == 0)), key=lambda a: -p[a])
+    unvisited = sorted(np.flatnonzero(tree.legal[root] & (n == 0)), key=lambda a: -p[a])
     moves = visited + unvisited[:max(0, minmoves - len(visited))]
     parts = []
     for order, a in enumerate(moves[:maxmoves]):
         value = w[a] / n[a] if n[a] > 0 else q[a]
-        pv, node = [int(a)], int(f.children[root, a])
-        while len(pv) < pv_moves and node >= 0 and f.expanded[node] and f.N[node].sum() > 0:
-            b = int(f.N[node].argmax())
-            pv.append(b)
-            node = int(f.children[node, b])
+        pv = tree.principal_variation(a, pv_moves)
         parts.append(f"info move {point_to_gtp(int(a), size)} visits {int(n[a])} "
                      f"winrate {int(round(5000 * (float(value) + 1)))} prior {int(round(10000 * float(p[a])))} "
                      f"order {order} pv {' '.join(point_to_gtp(x, size) for x in pv)}")
