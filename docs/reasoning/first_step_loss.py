@@ -10,19 +10,16 @@ POLICY_DIR is a policy saved by policy_ablation.py (E3's recipe). One torch thre
 """
 
 import argparse
-import json
 import random
-from pathlib import Path
 
 import torch
 
-from qstar.reasoning.calculator import Calculator
 from qstar.reasoning.game24 import Game24
 from qstar.reasoning.lm import TrainConfig, encode_pairs, pad_batch, quiet_transformers, train_loop
 from qstar.reasoning.loop import solver_traces, targets
 from qstar.reasoning.policy import LMPolicy
 
-from search_ablation import greedy_diagnosis
+from search_ablation import save_and_diagnose
 
 
 def token_logprobs(model, data):
@@ -76,15 +73,7 @@ def main() -> None:
 
     stats = train_loop(model, len(firsts), loss_of_batch,
                        TrainConfig(epochs=a.steps * a.puzzles / len(firsts), batch_size=a.puzzles, lr=a.lr, seed=0))
-    policy.save(Path(a.out) / "policy")
-    print(json.dumps(stats), flush=True)
-    acting = Calculator(policy, task)
-    for split in ("test", "train"):
-        probs = task.problems(split)
-        if split == "train":
-            probs = random.Random(1).sample(probs, 100)
-        print(split, json.dumps(greedy_diagnosis(task, probs, acting)), flush=True)
-
+    save_and_diagnose(task, policy, a.out, stats)
 
 if __name__ == "__main__":
     main()

@@ -15,13 +15,10 @@ step leaves 24 reachable / finished.
 
 import argparse
 import itertools
-import json
 import random
-from pathlib import Path
 
 import torch
 
-from qstar.reasoning.calculator import Calculator
 from qstar.reasoning import game24
 from qstar.reasoning.game24 import Game24
 from qstar.reasoning.lm import TrainConfig, quiet_transformers, train_step_tokenizer
@@ -29,7 +26,7 @@ from qstar.reasoning.loop import solver_traces, targets
 from qstar.reasoning.policy import LMPolicy, PolicyConfig
 from qstar.reasoning.task import Problem
 
-from search_ablation import greedy_diagnosis
+from search_ablation import save_and_diagnose
 
 
 def main() -> None:
@@ -68,15 +65,7 @@ def main() -> None:
     print(f"{len(puzzles)} puzzles, {len(prompts)} traces", flush=True)
     stats = policy.finetune(prompts, targets(comps, True),
                             TrainConfig(epochs=a.steps * 64 / len(prompts), lr=a.lr, seed=a.seed))
-    policy.save(Path(a.out) / "policy")
-    print(json.dumps({"traces": len(prompts), "parameters": policy.num_parameters, **stats}))
-    acting = Calculator(policy, task)
-    for split in ("test", "train"):
-        probs = task.problems(split)
-        if split == "train":
-            probs = random.Random(1).sample(probs, 100)
-        print(split, json.dumps(greedy_diagnosis(task, probs, acting)), flush=True)
-
+    save_and_diagnose(task, policy, a.out, {"traces": len(prompts), "parameters": policy.num_parameters, **stats})
 
 if __name__ == "__main__":
     main()

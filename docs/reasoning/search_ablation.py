@@ -35,6 +35,23 @@ def greedy_diagnosis(task, problems, policy) -> dict:
     return {"solved": solved(task, problems, res), "first_step_solvable": first_ok, "finished": finished}
 
 
+def save_and_diagnose(task, policy, out: str, stats: dict) -> None:
+    """Save ``policy`` under OUT/policy, print ``stats`` as JSON, then greedy_diagnosis on the test split and on
+    100 training puzzles (a fixed sample), one line each (the report of policy_ablation.py and first_step_loss.py)."""
+    import json
+    import random
+
+    from qstar.reasoning.calculator import Calculator
+    policy.save(Path(out) / "policy")
+    print(json.dumps(stats), flush=True)
+    acting = Calculator(policy, task)
+    for split in ("test", "train"):
+        probs = task.problems(split)
+        if split == "train":
+            probs = random.Random(1).sample(probs, 100)
+        print(split, json.dumps(greedy_diagnosis(task, probs, acting)), flush=True)
+
+
 def main() -> None:
     sims = [int(x) for x in (sys.argv[1] if len(sys.argv) > 1 else "64,200").split(",")]
     task = Game24()
