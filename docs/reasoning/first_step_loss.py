@@ -15,19 +15,11 @@ import random
 import torch
 
 from qstar.reasoning.game24 import Game24
-from qstar.reasoning.lm import TrainConfig, encode_pairs, pad_batch, quiet_transformers, train_loop
+from qstar.reasoning.lm import TrainConfig, encode_pairs, learned_logprobs, quiet_transformers, train_loop
 from qstar.reasoning.loop import solver_traces, targets
 from qstar.reasoning.policy import LMPolicy
 
 from search_ablation import save_and_diagnose
-
-
-def token_logprobs(model, data):
-    """Per sequence: the sum of the log-probabilities of its learned tokens (with gradients)."""
-    ids, mask = pad_batch([d[0] for d in data], 0)
-    learn, _ = pad_batch([[int(x) for x in d[1]] for d in data], 0)
-    logp = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits[:, :-1].float(), -1)
-    return (logp.gather(-1, ids[:, 1:, None]).squeeze(-1) * learn[:, 1:]).sum(-1)
 
 
 def main() -> None:
@@ -44,6 +36,7 @@ def main() -> None:
     task = Game24()
     policy = LMPolicy.load(a.policy)
     tok, model = policy.tokenizer, policy.model
+    pad = tok.pad_token_id
     puzzles = task.problems("train") + task.problems("synthetic")
     firsts = []  # per puzzle: (encoded heads of every legal first step, solvable mask)
     for p in puzzles:
@@ -52,8 +45,8 @@ def main() -> None:
             heads.append(line.partition(" =")[0] + " =")
             ok.append(task.state_solvable(nxt))
         if any(ok):
-            firsts.append((encode_pairs(tok, [task.prompt(p)] * len(heads), [[(h, True)] for h in heads], add_eos=False),
-                           torch.tensor(ok)))
+            data = encode_pairs(tok, [task.prompt(p)] * len(heads), [[(h, True)] for h in heads], add_eos=False)
+            firsts.append((data, torch.tensor(ok)))
     prompts, comps = solver_traces(task, puzzles, 6, 0)
     sft = encode_pairs(tok, prompts, targets(comps, True))
     rng = random.Random(0)
@@ -61,19 +54,18 @@ def main() -> None:
           f"{int(sum(f[1].sum() for f in firsts))} solvable", flush=True)
 
     def loss_of_batch(idx):
-        set_loss = []
-        for i in idx:
-            data, ok = firsts[i]
-            s = token_logprobs(model, data)
-            set_loss.append(-torch.logsumexp(s[ok], 0))
-        trace = rng.sample(range(len(sft)), a.traces)
-        tl = -token_logprobs(model, [sft[j] for j in trace])
-        n_tok = sum(sum(sft[j][1]) for j in trace)
-        return torch.stack(set_loss).mean() + tl.sum() / n_tok, n_tok
+        # every legal first step of the batch's puzzles in one forward pass, then -log P(solvable set) per puzzle
+        scores = learned_logprobs(model, [d for i in idx for d in firsts[i][0]], pad)
+        scores = scores.split([len(firsts[i][1]) for i in idx])
+        set_loss = torch.stack([-torch.logsumexp(s[firsts[i][1]], 0) for s, i in zip(scores, idx)]).mean()
+        trace = [sft[j] for j in rng.sample(range(len(sft)), a.traces)]
+        n_tok = sum(sum(learn) for _, learn in trace)
+        return set_loss - learned_logprobs(model, trace, pad).sum() / n_tok, n_tok
 
     stats = train_loop(model, len(firsts), loss_of_batch,
                        TrainConfig(epochs=a.steps * a.puzzles / len(firsts), batch_size=a.puzzles, lr=a.lr, seed=0))
     save_and_diagnose(task, policy, a.out, stats)
+
 
 if __name__ == "__main__":
     main()

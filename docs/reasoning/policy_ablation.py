@@ -8,7 +8,7 @@ traces under one setting and measure greedy decoding on the test split and on 10
 --synthetic adds the synthetic puzzles (same traces per puzzle, numbers up to --synthetic-max); --other-targets
 adds N puzzles of four numbers from 1 to 13 with a target other than 24 in --target-range (never a test puzzle:
 their target differs). The variants of the docs: traces=200 (every solver solution, at most 200), steps 2750,
-4 x 128 (E1); 6 x 192, steps 1832 (E2); traces 6 with --synthetic, steps 2750 (E3); E5-E8 as the table in
+4 x 128 (E1); 6 x 192, steps 1832 (E2); traces 6 with --synthetic, steps 2750 (E3); E5-E10 as the table in
 docs/reasoning.md lists them. One torch thread. Prints the training stats and, per split, greedy solved / first
 step leaves 24 reachable / finished.
 """
@@ -42,7 +42,8 @@ def main() -> None:
     ap.add_argument("--other-targets", type=int, default=0,
                     help="add this many puzzles of four numbers 1..13 with a target other than 24")
     ap.add_argument("--target-range", default="12-36")
-    ap.add_argument("--shuffle-numbers", action="store_true", help="each trace's prompt lists the numbers in random order")
+    ap.add_argument("--shuffle-numbers", action="store_true",
+                    help="each trace's prompt lists the numbers in random order")
     ap.add_argument("--seed", type=int, default=0, help="the network's initialisation and batch order")
     a = ap.parse_args()
     quiet_transformers()
@@ -66,6 +67,7 @@ def main() -> None:
     stats = policy.finetune(prompts, targets(comps, True),
                             TrainConfig(epochs=a.steps * 64 / len(prompts), lr=a.lr, seed=a.seed))
     save_and_diagnose(task, policy, a.out, {"traces": len(prompts), "parameters": policy.num_parameters, **stats})
+
 
 if __name__ == "__main__":
     main()

@@ -104,6 +104,15 @@ def pad_batch(seqs: Sequence[list[int]], pad_id: int) -> tuple[torch.Tensor, tor
     return ids, mask
 
 
+def learned_logprobs(model: torch.nn.Module, data: Sequence[tuple[list[int], list[bool]]], pad_id: int) -> torch.Tensor:
+    """[len(data)] the sum of the log-probabilities of each sequence's learned tokens (``encode_pairs``'s output),
+    in one forward pass; with gradients unless the caller turns them off."""
+    ids, mask = pad_batch([d[0] for d in data], pad_id)
+    learn, _ = pad_batch([[int(x) for x in d[1]] for d in data], 0)
+    logp = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits[:, :-1].float(), -1)
+    return (logp.gather(-1, ids[:, 1:, None]).squeeze(-1) * learn[:, 1:]).sum(-1)
+
+
 def train_loop(model: torch.nn.Module, num_examples: int, loss_of_batch: Callable[[list[int]], tuple[torch.Tensor, int]],
                cfg: TrainConfig, progress: Callable | None = None) -> dict:
     """AdamW over shuffled minibatches of example indices. ``loss_of_batch(indices) -> (loss, tokens)``.

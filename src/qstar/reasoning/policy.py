@@ -16,7 +16,8 @@ from typing import Callable, Sequence
 
 from qstar.core.errors import CheckpointError, check
 from qstar.reasoning.interfaces import Completion, Stop
-from qstar.reasoning.lm import Segments, TrainConfig, encode_pairs, newline_id, pad_batch, train_loop
+from qstar.reasoning.lm import (Segments, TrainConfig, encode_pairs, learned_logprobs, newline_id, pad_batch,
+                               train_loop)
 
 
 @dataclass(frozen=True)
@@ -167,12 +168,7 @@ class LMPolicy:
         out: list[float] = []
         with torch.inference_mode():
             for k in range(0, len(data), batch_size):
-                chunk = data[k: k + batch_size]
-                ids, mask = pad_batch([d[0] for d in chunk], self.tokenizer.pad_token_id)
-                learn, _ = pad_batch([[int(x) for x in d[1]] for d in chunk], 0)
-                logp = torch.log_softmax(self.model(input_ids=ids, attention_mask=mask).logits[:, :-1].float(), -1)
-                tok_lp = logp.gather(-1, ids[:, 1:, None]).squeeze(-1)
-                out += (tok_lp * learn[:, 1:]).sum(-1).tolist()
+                out += learned_logprobs(self.model, data[k: k + batch_size], self.tokenizer.pad_token_id).tolist()
         return out
 
     # ----- training ------------------------------------------------------------------------------
