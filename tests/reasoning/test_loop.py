@@ -8,13 +8,13 @@ pytest.importorskip("transformers")
 
 from qstar.core.errors import ConfigError  # noqa: E402
 from qstar.reasoning.game24 import Game24  # noqa: E402
-from qstar.reasoning.loop import LoopConfig, run_loop  # noqa: E402
+from qstar.reasoning.loop import LoopConfig, first_step_choices, run_loop  # noqa: E402
 
 TOY = dict(seed=0, extra_split=None, train_problems=12, traces_per_problem=1, sft_epochs=0.5, search_problems=4, search_width=2,
            search_proposals=2, samples_per_problem=1, finetune_epochs=0.5, label_problems=3, label_samples=1,
            rollouts=1, value_epochs=0.5, eval_problems=3, eval_beam=True, policy_layers=1, policy_width=16,
            value_layers=1, value_width=16, vocab_size=280, step_label_problems=2, step_label_problems_round=1,
-           value_epochs_round=0.5)
+           value_epochs_round=0.5, first_step_steps=3, first_step_puzzles=2, first_step_traces=4)
 
 
 def test_loop_writes_its_run_folder_and_resumes(tmp_path):
@@ -27,6 +27,7 @@ def test_loop_writes_its_run_folder_and_resumes(tmp_path):
     assert json.loads((run / "models.json").read_text()) == {"task": "game24", "calculator": True}
     assert {"greedy", "beam5", "mcts", "label_agreement", "cpu_seconds"} <= set(m[1])
     assert m[0]["step_label_problems"] == 2 and m[1]["step_label_problems"] == 1
+    assert m[0]["first_step"]["steps"] == 3 and m[0]["first_step_problems"] == 12
     with pytest.raises(ConfigError):
         run_loop(Game24(), run, LoopConfig(rounds=1, **TOY), log=lambda s: None)
     m2 = run_loop(Game24(), run, LoopConfig(rounds=2, **TOY), resume=True, log=lambda s: None)
@@ -57,3 +58,19 @@ def test_loop_accumulates_verified_solutions_and_searches_puzzles_it_has_no_trac
     g = Game24()  # every kept solution is one the verifier accepts for the puzzle of its prompt
     by_prompt = {g.prompt(p): p for split in ("train", "synthetic") for p in g.problems(split, seed=0)[:12]}
     assert rounds[0] | rounds[1] and all(g.score_trace(by_prompt[q], t).ok for q, t in rounds[0] | rounds[1])
+
+
+@pytest.mark.parametrize("calculator", [True, False])
+def test_first_step_choices_are_every_legal_first_step_labelled_by_the_solver(calculator):
+    g = Game24()
+    problems = g.problems("train")[:6]
+    choices = first_step_choices(g, problems, calculator)
+    assert [c[0] for c in choices] == [g.prompt(p) for p in problems]  # all six have a solution
+    for p, (_, alts) in zip(problems, choices):
+        lines = [line for line, _ in g.moves(g.initial_state(p))]
+        assert len(alts) == len(lines)
+        firsts = {s[0] for s in g.solve(p)}  # every solution's first step, as the solver writes it
+        for line, (target, good) in zip(lines, alts):
+            assert good == (line in firsts or any(g.apply(g.initial_state(p), f)[0].values
+                                                  == g.apply(g.initial_state(p), line)[0].values for f in firsts))
+            assert target == ([(line.partition(" =")[0] + " =", True)] if calculator else [(line + "\n", True)])

@@ -50,6 +50,11 @@ class LoopConfig:
     sample_problems: int = 2000  # ... of this many problems: the searched ones, then more from the pool
     finetune_epochs: float = 4.0  # over the kept solutions and the replayed traces
     finetune_lr: float = 1e-3  # peak learning rate of each round's fine-tuning
+    first_step_steps: int = 600  # round 0, after the traces: steps of the first-step loss (0: none)
+    first_step_puzzles: int = 16  # puzzles per step whose every legal first step is scored (solver-labelled)
+    first_step_traces: int = 32  # solver traces per step beside them (the usual loss)
+    first_step_lr: float = 5e-4
+    first_step_in_rounds: bool = True  # add the first-step loss to every round's fine-tuning too
     replay: float = 4.0  # solver traces replayed per new solution when fine-tuning
     accumulate: bool = False  # fine-tune on every verified solution kept so far, not only this round's
     label_problems: int = 200  # training problems whose samples get Math-Shepherd labels per round
@@ -68,7 +73,8 @@ class LoopConfig:
 
     def __post_init__(self):
         check(self.rounds >= 0, f"rounds must be >= 0, got {self.rounds}")
-        for name in ("traces_per_problem", "search_problems", "search_width", "search_proposals",
+        check(self.first_step_steps >= 0, f"first_step_steps must be >= 0, got {self.first_step_steps}")
+        for name in ("first_step_puzzles", "first_step_traces", "traces_per_problem", "search_problems", "search_width", "search_proposals",
                      "label_problems", "label_samples", "rollouts", "eval_problems", "threads"):
             check(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
         check(self.step_label_problems >= 0 and self.step_label_problems_round >= 0,
@@ -91,6 +97,19 @@ def solver_traces(task: Task, problems: list[Problem], per_problem: int, seed: i
     return prompts, comps
 
 
+def first_step_choices(task: Task, problems: list[Problem], calculator: bool) -> list[tuple[str, list]]:
+    """``[(prompt, [(step target, keeps the target reachable?)])]``: every legal first step of each problem
+    that has a solvable one, labelled by the exact solver (``LMPolicy.finetune``'s ``choices``). The target is
+    what the policy writes: the operation with the calculator, the whole line without."""
+    out = []
+    for p in problems:
+        alts = [(targets([line], calculator)[0][:1] if calculator else [(line + "\n", True)], task.state_solvable(nxt))
+                for line, nxt in task.moves(task.initial_state(p))]
+        if any(good for _, good in alts):
+            out.append((task.prompt(p), alts))
+    return out
+
+
 def acting_policy(policy, task: Task, calculator: bool):
     """The policy as search sees it: with the calculator, or writing whole steps itself."""
     from qstar.reasoning.calculator import Calculator
@@ -103,9 +122,9 @@ def targets(completions: list[str], calculator: bool) -> list:
     return [action_segments(c) for c in completions] if calculator else list(completions)
 
 
-def _train_cfg(cfg: LoopConfig, epochs: float, seed: int, lr: float = 2e-3):
+def _train_cfg(cfg: LoopConfig, epochs: float, seed: int, lr: float = 2e-3, batch_size: int = 64):
     from qstar.reasoning.lm import TrainConfig
-    return TrainConfig(epochs=epochs, lr=lr, seed=seed, threads=cfg.threads)
+    return TrainConfig(epochs=epochs, lr=lr, seed=seed, threads=cfg.threads, batch_size=batch_size)
 
 
 ROUND_METHODS = (("greedy", "greedy", {}), ("beam5", "beam", {"width": 5, "proposals": 8}),
@@ -175,7 +194,13 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
     rng = random.Random(cfg.seed)
     metrics = read_jsonl(run / "metrics.jsonl")
     done = {m["round"] for m in metrics}
-    prompts0, comps0 = None, None
+    prompts0, comps0, choices0 = None, None, None
+
+    def choices():
+        nonlocal choices0
+        if choices0 is None:
+            choices0 = first_step_choices(task, pool, cfg.calculator)
+        return choices0
 
     def sft_data():
         nonlocal prompts0, comps0
@@ -198,13 +223,23 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
         with progress_bar("policy (solver traces)", steps, "step") as adv:
             sft = policy.finetune(prompts, targets(comps, cfg.calculator), _train_cfg(cfg, cfg.sft_epochs, cfg.seed, lr=3e-3),
                                   adv)
-        acting = acting_policy(policy, task, cfg.calculator)
         log(f"round 0: policy {policy.num_parameters:,} parameters, {sft['tokens']:,} tokens, {sft['seconds']}s, loss {sft['loss']}")
+        first = None
+        if cfg.first_step_steps:  # then which legal first steps keep the target reachable, by the solver
+            n = cfg.first_step_steps / -(-len(prompts) // cfg.first_step_traces)
+            with progress_bar("policy (first-step loss)", cfg.first_step_steps, "step") as adv:
+                first = policy.finetune(prompts, targets(comps, cfg.calculator),
+                                        _train_cfg(cfg, n, cfg.seed, cfg.first_step_lr, cfg.first_step_traces), adv,
+                                        choices=choices(), choices_per_step=cfg.first_step_puzzles)
+            log(f"round 0: first-step loss on {len(choices())} problems' legal first steps, {first['steps']} steps, "
+                f"{first['seconds']}s, loss {first['loss']}")
+        acting = acting_policy(policy, task, cfg.calculator)
         order = rng.sample(train, len(train))  # label problems: a fixed shuffle, fresh ones each round
         lab = _label_and_fit(task, order[: cfg.label_problems], order[: cfg.step_label_problems], acting, prm, orm,
                              cfg, cfg.seed, cfg.value_epochs)
         row = {"round": 0, "sft_traces": len(prompts), "policy_params": policy.num_parameters, "value_params": sum(
-            p.numel() for p in prm.net.parameters()), "sft": sft, **lab}
+            p.numel() for p in prm.net.parameters()), "sft": sft, "first_step": first,
+            "first_step_problems": len(choices()) if first else 0, **lab}
         _finish_round(row, run, task, test, acting, policy, prm, orm, cfg, t0, c0, metrics, log)
     policy, prm, orm = LMPolicy.load(run / "policy"), ValueLM.load(run / "prm"), ValueLM.load(run / "orm")
     acting = acting_policy(policy, task, cfg.calculator)
@@ -244,7 +279,9 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
         k = min(len(prompts), int(cfg.replay * len(new_p)))
         idx = rr.sample(range(len(prompts)), k)
         ft = policy.finetune(new_p + [prompts[i] for i in idx], targets(new_c + [comps[i] for i in idx], cfg.calculator),
-                             _train_cfg(cfg, cfg.finetune_epochs, cfg.seed + r, lr=cfg.finetune_lr))
+                             _train_cfg(cfg, cfg.finetune_epochs, cfg.seed + r, lr=cfg.finetune_lr),
+                             choices=choices() if cfg.first_step_in_rounds else (),
+                             choices_per_step=cfg.first_step_puzzles)
         order = random.Random(cfg.seed).sample(train, len(train))
         a = (cfg.step_label_problems + (r - 1) * cfg.step_label_problems_round) % max(1, len(train))
         fresh = (order + order)[a: a + min(cfg.step_label_problems_round, len(train))]

@@ -9,6 +9,7 @@ with temperature and n continuations per prompt sharing one read of the prompt.
 
 from __future__ import annotations
 
+import random
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,13 +174,26 @@ class LMPolicy:
 
     # ----- training ------------------------------------------------------------------------------
     def finetune(self, prompts: Sequence[str], completions: Sequence, cfg: TrainConfig,
-                 progress: Callable | None = None) -> dict:
+                 progress: Callable | None = None, choices: Sequence[tuple[str, Sequence[tuple[Segments, bool]]]] = (),
+                 choices_per_step: int = 16) -> dict:
         """Supervised training on completions (strings, or segments ``[(text, learn?)]``); the loss skips
-        prompt tokens and unlearned segments. Returns training stats."""
+        prompt tokens and unlearned segments. Returns training stats.
+
+        ``choices``: ``[(prompt, [(alternative, good?)])]``, the alternatives a step after ``prompt`` could take
+        (segments), at least one of them good. Each optimizer step then also lowers, averaged over
+        ``choices_per_step`` random choices, -log of the total probability the policy gives a choice's good
+        alternatives: it learns which of the legal steps keep the goal reachable, not only the steps that
+        traces happen to show (the loop's first-step loss, see docs/reasoning.md)."""
         import torch
 
         data = encode_pairs(self.tokenizer, prompts, completions, max_len=self.model.config.max_position_embeddings)
         pad = self.tokenizer.pad_token_id
+        sets = []
+        for prompt, alts in choices:
+            check(any(good for _, good in alts), "every choice needs at least one good alternative")
+            sets.append((encode_pairs(self.tokenizer, [prompt] * len(alts), [a for a, _ in alts], add_eos=False),
+                         torch.tensor([good for _, good in alts])))
+        rng = random.Random(cfg.seed + 1)
 
         def loss_of_batch(idx):
             seqs = [data[i][0] for i in idx]
@@ -190,6 +204,11 @@ class LMPolicy:
                 learn = data[i][1]
                 labels[r, : len(learn)][~torch.tensor(learn)] = -100
             loss = self.model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            if sets:  # every alternative of the picked choices in one forward pass
+                pick = rng.sample(range(len(sets)), min(choices_per_step, len(sets)))
+                scores = learned_logprobs(self.model, [d for i in pick for d in sets[i][0]], pad)
+                scores = scores.split([len(sets[i][1]) for i in pick])
+                loss = loss + torch.stack([-torch.logsumexp(s[sets[i][1]], 0) for s, i in zip(scores, pick)]).mean()
             return loss, int((labels != -100).sum())
 
         return train_loop(self.model, len(data), loss_of_batch, cfg, progress)
