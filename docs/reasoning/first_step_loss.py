@@ -6,17 +6,19 @@ measure greedy as policy_ablation.py does.
     .venv/bin/python docs/reasoning/first_step_loss.py POLICY_DIR OUT_DIR [--steps 600] [--puzzles 16]
         [--traces 32] [--lr 5e-4]
 
-POLICY_DIR is a policy saved by policy_ablation.py (E3's recipe). One torch thread.
+POLICY_DIR is a policy saved by policy_ablation.py (E3's recipe). One torch thread. The loss is
+``LMPolicy.finetune``'s ``choices`` (the loop's round 0 and rounds use it too); the figures in docs/reasoning.md
+were measured with this script's first version, which drew the traces at random each step and went through the
+puzzles in epochs (the finetune goes through the traces in epochs and draws the puzzles at random).
 """
 
 import argparse
-import random
 
 import torch
 
 from qstar.reasoning.game24 import Game24
-from qstar.reasoning.lm import TrainConfig, encode_pairs, learned_logprobs, quiet_transformers, train_loop
-from qstar.reasoning.loop import solver_traces, targets
+from qstar.reasoning.lm import TrainConfig, quiet_transformers
+from qstar.reasoning.loop import first_step_choices, solver_traces, targets
 from qstar.reasoning.policy import LMPolicy
 
 from search_ablation import save_and_diagnose
@@ -35,35 +37,14 @@ def main() -> None:
     torch.set_num_threads(1)
     task = Game24()
     policy = LMPolicy.load(a.policy)
-    tok, model = policy.tokenizer, policy.model
-    pad = tok.pad_token_id
     puzzles = task.problems("train") + task.problems("synthetic")
-    firsts = []  # per puzzle: (encoded heads of every legal first step, solvable mask)
-    for p in puzzles:
-        heads, ok = [], []
-        for line, nxt in task.moves(task.initial_state(p)):
-            heads.append(line.partition(" =")[0] + " =")
-            ok.append(task.state_solvable(nxt))
-        if any(ok):
-            data = encode_pairs(tok, [task.prompt(p)] * len(heads), [[(h, True)] for h in heads], add_eos=False)
-            firsts.append((data, torch.tensor(ok)))
+    choices = first_step_choices(task, puzzles, calculator=True)
     prompts, comps = solver_traces(task, puzzles, 6, 0)
-    sft = encode_pairs(tok, prompts, targets(comps, True))
-    rng = random.Random(0)
-    print(f"{len(firsts)} puzzles with a solvable first step; {sum(len(f[1]) for f in firsts)} legal first steps, "
-          f"{int(sum(f[1].sum() for f in firsts))} solvable", flush=True)
-
-    def loss_of_batch(idx):
-        # every legal first step of the batch's puzzles in one forward pass, then -log P(solvable set) per puzzle
-        scores = learned_logprobs(model, [d for i in idx for d in firsts[i][0]], pad)
-        scores = scores.split([len(firsts[i][1]) for i in idx])
-        set_loss = torch.stack([-torch.logsumexp(s[firsts[i][1]], 0) for s, i in zip(scores, idx)]).mean()
-        trace = [sft[j] for j in rng.sample(range(len(sft)), a.traces)]
-        n_tok = sum(sum(learn) for _, learn in trace)
-        return set_loss - learned_logprobs(model, trace, pad).sum() / n_tok, n_tok
-
-    stats = train_loop(model, len(firsts), loss_of_batch,
-                       TrainConfig(epochs=a.steps * a.puzzles / len(firsts), batch_size=a.puzzles, lr=a.lr, seed=0))
+    print(f"{len(choices)} puzzles with a solvable first step; {sum(len(c[1]) for c in choices)} legal first steps, "
+          f"{sum(good for c in choices for _, good in c[1])} solvable", flush=True)
+    epochs = a.steps / -(-len(prompts) // a.traces)  # a.steps optimizer steps of a.traces traces and a.puzzles puzzles
+    stats = policy.finetune(prompts, targets(comps, True), TrainConfig(epochs=epochs, batch_size=a.traces, lr=a.lr, seed=0),
+                            choices=choices, choices_per_step=a.puzzles)
     save_and_diagnose(task, policy, a.out, stats)
 
 

@@ -61,6 +61,8 @@ def test_eval_connect4_json_and_positions_file(tmp_path, capsys, c4_model):
     (["train", "connect4", "--value-q", "2", "--run-dir", "X"], "(--value-q) must be in [0, 1]"),
     (["train", "tictactoe", "--random-openings", "0.5", "--run-dir", "X"], "need random_opening_moves >= 1"),
     (["bench", "selfplay", "--game", "chess"], "unknown game 'chess'"),
+    (["train", "tictactoe", "--device", "tpu", "--run-dir", "X"], "use cpu, cuda or cuda:N"),
+    (["train", "connect4", "--device", "cuda:99", "--run-dir", "X"], "is not available here"),
 ])
 def test_bad_input_is_one_clear_line(args, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

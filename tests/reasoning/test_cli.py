@@ -45,6 +45,11 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "expected four whole numbers" in err and "does not exist" in err and "Traceback" not in err
     assert "--value must be prm, orm or none" in err and "--proposals is for beam and mcts" in err
+    assert main(["train", "game24", "--run", str(tmp_path / "run"), "--device", "cuda:99"]) == 2
+    assert main(["eval", "game24", "--device", "meta"]) == 2
+    err = capsys.readouterr().err
+    assert "'cuda:99' is not available here" in err and "'meta' is not supported" in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
     for bad in (["--n", "0"], ["--limit", "0"], ["--limit", "-3"]):  # not a crash, not silently every problem
         assert main(["eval", "game24", *bad]) == 2
         assert "--n and --limit must be >= 1" in capsys.readouterr().err

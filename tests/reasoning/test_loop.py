@@ -4,11 +4,13 @@ import json
 
 import pytest
 
+torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from qstar.core.errors import ConfigError  # noqa: E402
 from qstar.reasoning.game24 import Game24  # noqa: E402
-from qstar.reasoning.loop import LoopConfig, first_step_choices, run_loop  # noqa: E402
+from qstar.reasoning.loop import LoopConfig, acting_policy, first_step_choices, run_loop  # noqa: E402
+from qstar.reasoning.policy import LMPolicy  # noqa: E402
 
 TOY = dict(seed=0, extra_split=None, train_problems=12, traces_per_problem=1, sft_epochs=0.5, search_problems=4, search_width=2,
            search_proposals=2, samples_per_problem=1, finetune_epochs=0.5, label_problems=3, label_samples=1,
@@ -74,3 +76,18 @@ def test_first_step_choices_are_every_legal_first_step_labelled_by_the_solver(ca
             assert good == (line in firsts or any(g.apply(g.initial_state(p), f)[0].values
                                                   == g.apply(g.initial_state(p), line)[0].values for f in firsts))
             assert target == ([(line.partition(" =")[0] + " =", True)] if calculator else [(line + "\n", True)])
+
+
+# On a CUDA device (skipped where torch sees none: this project's CI machine has none; run them on a GPU machine).
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
+
+
+@CUDA
+def test_the_loop_runs_on_cuda_and_its_models_load_on_the_cpu(tmp_path):
+    m = run_loop(Game24(), tmp_path, LoopConfig(rounds=1, **TOY), log=lambda s: None, device="cuda")
+    assert [r["round"] for r in m] == [0, 1] and m[0]["first_step"]["steps"] == 3
+    policy = LMPolicy.load(tmp_path / "policy")
+    assert all(p.device.type == "cpu" for p in policy.model.parameters())
+    g = Game24()
+    acting = acting_policy(policy, g, True)
+    assert len(acting.generate([g.prompt(g.problems("test")[0])], n=1, temperature=0.0, stop="end", seed=0)) == 1

@@ -5,6 +5,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from qstar.cli.reasoning import shipped_models  # noqa: E402
 from qstar.core.errors import QstarError  # noqa: E402
 from qstar.reasoning.calculator import Calculator, action_segments  # noqa: E402
 from qstar.reasoning.game24 import Game24  # noqa: E402
@@ -171,3 +172,23 @@ def test_step_labels_cover_every_first_step_and_never_call_a_dead_end_solvable(s
     assert on_path and all(d.soft[0] == 1.0 for d in on_path)  # the stub always finishes the known solution
     agree = label_agreement(data)
     assert agree["false_positive"] == 0 and agree["steps"] >= len(firsts)
+
+
+# On a CUDA device (skipped where torch sees none: this project's CI machine has none; run them on a GPU machine).
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
+
+
+@CUDA
+def test_shipped_models_on_cuda_give_the_cpu_answers():
+    folder = shipped_models("game24")
+    prompts = [G.prompt(p) for p in G.problems("test")[:40]]
+    cpu, gpu = LMPolicy.load(folder / "policy"), LMPolicy.load(folder / "policy").to("cuda")
+    greedy = [[c.text for c in cs] for cs in cpu.generate(prompts, n=1, temperature=0.0, stop="end", seed=0)]
+    assert greedy == [[c.text for c in cs] for cs in gpu.generate(prompts, n=1, temperature=0.0, stop="end", seed=0)]
+    samples = gpu.generate(prompts, n=4, temperature=1.0, stop="line", seed=1)
+    assert all(len(cs) == 4 for cs in samples)
+    lines = [cs[0].text for cs in samples]
+    assert torch.allclose(torch.tensor(cpu.logprob(prompts, lines)), torch.tensor(gpu.logprob(prompts, lines)), atol=1e-3)
+    steps = [[line] for line in lines]
+    v_cpu, v_gpu = ValueLM.load(folder / "prm"), ValueLM.load(folder / "prm").to("cuda")
+    assert torch.allclose(torch.tensor(v_cpu.score(prompts, steps)), torch.tensor(v_gpu.score(prompts, steps)), atol=1e-3)

@@ -22,3 +22,20 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(play_app, name="play")
 
 JSON_HELP = "Print one JSON object with the figures as the last line."
+DEVICE_HELP = "Torch device for the networks: cpu, cuda, cuda:1, ..."
+
+
+def torch_device(name: str) -> str:
+    """A torch device the networks can run on, or a ConfigError naming what this machine has."""
+    import torch
+
+    from qstar.core.errors import ConfigError
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {name!r}; use cpu, cuda or cuda:N") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise ConfigError(f"device {name!r} is not supported; use cpu, cuda or cuda:N")
+    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
+        raise ConfigError(f"device {name!r} is not available here ({torch.cuda.device_count()} CUDA devices); use cpu")
+    return name

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from qstar.cli.app import JSON_HELP, app, bench_app, eval_app, play_app, train_app
+from qstar.cli.app import DEVICE_HELP, JSON_HELP, app, bench_app, eval_app, play_app, torch_device, train_app
 from qstar.cli.output import console, emit_json, print_table
 from qstar.core.errors import ConfigError
 
@@ -79,6 +79,8 @@ def _make_train(name: str):
               executor: str = typer.Option("local", help=EXECUTOR_HELP),
               workers: int = typer.Option(2, help=WORKERS_HELP),
               address: Optional[str] = typer.Option(None, help=ADDRESS_HELP),
+              device: str = typer.Option("cpu", help=DEVICE_HELP + " Training, evaluation and local self-play "
+                                         "run there; Ray actors play on their CPUs."),
               json_out: bool = typer.Option(False, "--json", help=JSON_HELP)):
         from qstar.games.registry import get_game, training_spec, with_overrides
         from qstar.learn.loop import run_loop
@@ -90,11 +92,12 @@ def _make_train(name: str):
                              value_q_weight=value_q)
         spec = training_spec(name)
         run_dir = run_dir or Path("runs") / name
+        device = torch_device(device)
         ex = make_executor(executor, spec, cfg, workers, address)
         console.print(f"[bold]training {name}[/] into {run_dir} "
                       f"(network: {spec.net.blocks} blocks x {spec.net.channels} channels)")
         last = run_loop(spec, cfg, run_dir, resume=resume, executor=ex, log=console.print,
-                        stop_at_goal=stop_at_goal)
+                        stop_at_goal=stop_at_goal, device=device)
         console.print(f"report: {run_dir / 'summary.md'}  plots: {run_dir / 'plots'}")
         if json_out:
             emit_json({"run_dir": str(run_dir), **last})
@@ -255,7 +258,7 @@ def bench_selfplay(game: str = typer.Option("connect4", help=f"One of: {', '.joi
                                                "with the median speedup and every round's."),
                    dict_search: bool = typer.Option(True, help="Also time the alpha-zero-general-style search "
                                                     "(recursive, dicts keyed by board bytes)."),
-                   device: str = typer.Option("cpu", help="Torch device for the network: cpu, cuda, cuda:1, ..."),
+                   device: str = typer.Option("cpu", help=DEVICE_HELP),
                    json_out: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Self-play positions/s: batched MCTS across many games vs one game and one position per network call
     (our search, and a dict-based search written the way most Python AlphaZero projects do)."""
@@ -272,7 +275,7 @@ def bench_selfplay(game: str = typer.Option("connect4", help=f"One of: {', '.joi
     except ConfigError:
         net = PolicyValueNet(entry.net(g))
     cfg = replace(entry.loop.selfplay, fast_simulations=0, mcts=replace(entry.loop.selfplay.mcts, num_simulations=sims))
-    r = run(g, net, cfg, cfg.parallel_games if games is None else games, sequential_games, dict_search=dict_search, device=_device(device),
+    r = run(g, net, cfg, cfg.parallel_games if games is None else games, sequential_games, dict_search=dict_search, device=torch_device(device),
             repeats=repeats)
     rows = [k for k in ("batched", "sequential", "dict_search") if r[k]]
     print_table(f"self-play speed, {game}, {sims} simulations/move, {r['parameters']:,} parameters, "
@@ -286,18 +289,6 @@ def bench_selfplay(game: str = typer.Option("connect4", help=f"One of: {', '.joi
         emit_json(r)
 
 
-def _device(name: str) -> str:
-    """A torch device the network can run on, or a ConfigError naming what this machine has."""
-    import torch
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"unknown device {name!r}; use cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
-        raise ConfigError(f"device {name!r} is not available here ({torch.cuda.device_count()} CUDA devices); use cpu")
-    if dev.type not in ("cpu", "cuda"):
-        raise ConfigError(f"device {name!r} is not supported; use cpu, cuda or cuda:N")
-    return name
 
 
 def demo(run_dir: Path = typer.Option(Path("runs/demo"), help="Where the tic-tac-toe run goes."),
@@ -310,7 +301,8 @@ def demo(run_dir: Path = typer.Option(Path("runs/demo"), help="Where the tic-tac
     _make_train("tictactoe")(iterations=None, games=None, sims=None, parallel_games=None, train_steps=None,
                              eval_games=None, random_openings=None, opening_moves=None, value_q=None, gating=False,
                              seed=0, threads=None, run_dir=run_dir, resume=False,
-                             stop_at_goal=True, executor="local", workers=2, address=None, json_out=False)
+                             stop_at_goal=True, executor="local", workers=2, address=None, device="cpu",
+                             json_out=False)
     eval_tictactoe(model=run_dir, sims=25, json_out=False)
     eval_connect4(model=None, positions=None, sims=sims, limit=limit, games=0, opponents="", threads=0, seed=0,
                   json_out=False)

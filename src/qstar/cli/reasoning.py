@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from qstar.cli.app import JSON_HELP, app, eval_app, train_app
+from qstar.cli.app import DEVICE_HELP, JSON_HELP, app, eval_app, torch_device, train_app
 from qstar.core.errors import QstarError
 
 TASKS = ("game24", "countdown")
@@ -31,7 +31,7 @@ def shipped_models(task_name: str) -> Path:
     return Path(str(resources.files("qstar"))) / "models" / task_name
 
 
-def _load_models(task_name: str, models: Optional[Path]):
+def _load_models(task_name: str, models: Optional[Path], device: str = "cpu"):
     from qstar.reasoning.lm import quiet_transformers
     quiet_transformers()
     import torch
@@ -48,8 +48,9 @@ def _load_models(task_name: str, models: Optional[Path]):
     meta = json.loads((folder / "models.json").read_text()) if (folder / "models.json").exists() else {}
     if meta.get("task", task_name) != task_name:
         raise QstarError(f"the models in {folder} are for {meta['task']}, not {task_name}")
-    values = {k: ValueLM.load(folder / k) for k in ("prm", "orm") if (folder / k).exists()}
-    policy = acting_policy(LMPolicy.load(folder / "policy"), _task(task_name), meta.get("calculator", False))
+    device = torch_device(device)
+    values = {k: ValueLM.load(folder / k).to(device) for k in ("prm", "orm") if (folder / k).exists()}
+    policy = acting_policy(LMPolicy.load(folder / "policy").to(device), _task(task_name), meta.get("calculator", False))
     return policy, values
 
 
@@ -62,7 +63,8 @@ TASK_DEFAULTS = {"countdown": dict(extra_split=None, first_step_steps=0, first_s
                                    value_epochs=2.0)}
 
 
-def _train(task_name: str, run: Path, rounds: int, resume: bool, seed: int, quick: bool, threads: int = 1) -> None:
+def _train(task_name: str, run: Path, rounds: int, resume: bool, seed: int, quick: bool, threads: int = 1,
+           device: str = "cpu") -> None:
     from qstar.reasoning.loop import LoopConfig, run_loop
 
     cfg = LoopConfig(rounds=rounds, seed=seed, threads=threads, **TASK_DEFAULTS.get(task_name, {}))
@@ -72,7 +74,8 @@ def _train(task_name: str, run: Path, rounds: int, resume: bool, seed: int, quic
                          eval_beam=False, policy_width=32, policy_layers=1, value_width=32, value_layers=1,
                          train_problems=60, step_label_problems=8, step_label_problems_round=4, first_step_steps=5,
                          first_step_puzzles=4)
-    metrics = run_loop(_task(task_name), run, cfg, resume=resume, log=lambda s: typer.echo(s, err=True))
+    metrics = run_loop(_task(task_name), run, cfg, resume=resume, log=lambda s: typer.echo(s, err=True),
+                       device=torch_device(device))
     typer.echo(f"{run}: {len(metrics)} rounds; summary in {run / 'summary.md'}")
 
 
@@ -82,8 +85,9 @@ def _make_train(task_name: str):
               resume: bool = typer.Option(False, "--resume", help="Continue the run in --run."),
               seed: int = typer.Option(0, help="Seed for data, models and search."),
               quick: bool = typer.Option(False, "--quick", help="Tiny smoke-test configuration."),
-              threads: int = typer.Option(1, help="torch CPU threads.")) -> None:
-        _train(task_name, run, rounds, resume, seed, quick, threads)
+              threads: int = typer.Option(1, help="torch CPU threads."),
+              device: str = typer.Option("cpu", help=DEVICE_HELP)) -> None:
+        _train(task_name, run, rounds, resume, seed, quick, threads, device)
     train.__doc__ = f"Train the {task_name} policy, PRM and ORM: solver traces, then search-and-learn rounds."
     return train
 
@@ -97,6 +101,7 @@ def _make_eval(task_name: str):
                  limit: Optional[int] = typer.Option(None, help="Evaluate only the first LIMIT problems."),
                  seed: int = typer.Option(0),
                  report: Optional[Path] = typer.Option(None, help="Also write the table as markdown here."),
+                 device: str = typer.Option("cpu", help=DEVICE_HELP),
                  json_out: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
         from qstar.cli.output import emit_json, print_table
         from qstar.core.atomic import atomic_write_text
@@ -114,7 +119,7 @@ def _make_eval(task_name: str):
         else:
             problems = task.problems(split)
         problems = problems[:limit] if limit else problems
-        policy, values = _load_models(task_name, models)
+        policy, values = _load_models(task_name, models, device)
         chosen = default_methods(n)
         if methods:
             wanted = [w.strip().lower() for w in methods.split(",") if w.strip()]

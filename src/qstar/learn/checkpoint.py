@@ -22,7 +22,7 @@ FORMAT = "qstar-pv-1"
 def save_model(path: str | Path, net: PolicyValueNet, game_name: str, extra: dict | None = None) -> Path:
     meta = {"format": FORMAT, "game": game_name, "config": json.dumps(net.cfg.as_dict()),
             **{k: str(v) for k, v in (extra or {}).items()}}
-    tensors = {k: v.detach().contiguous().clone() for k, v in net.state_dict().items()}
+    tensors = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in net.state_dict().items()}
     return atomic_write(path, lambda p: save_file(tensors, str(p), metadata=meta))
 
 

@@ -26,11 +26,12 @@ class SelfPlayWorker:
     net_config: ResNetConfig
     config: SelfPlayConfig
     cache_size: int = 100_000
+    device: str = "cpu"  # where its network runs (the search itself runs on this process's CPU)
 
     def __post_init__(self):
         self.net = PolicyValueNet(self.net_config)
         self.net.eval()
-        self.evaluator = NetworkEvaluator(self.game, self.net, self.cache_size)
+        self.evaluator = NetworkEvaluator(self.game, self.net, self.cache_size, device=self.device)
 
     def set_weights(self, weights: dict[str, torch.Tensor]) -> None:
         self.net.load_state_dict(weights)

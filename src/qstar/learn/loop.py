@@ -101,9 +101,12 @@ class TrainingSpec:
 
 
 def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: bool = False,
-             executor: Executor | None = None, log: Callable[[str], None] = print, stop_at_goal: bool = False) -> dict:
+             executor: Executor | None = None, log: Callable[[str], None] = print, stop_at_goal: bool = False,
+             device: str = "cpu") -> dict:
     """Train; returns the last metrics line. ``resume`` continues the run in ``run_dir``;
-    ``stop_at_goal`` ends the run at the first iteration whose metrics meet ``spec.goal``."""
+    ``stop_at_goal`` ends the run at the first iteration whose metrics meet ``spec.goal``. ``device``: where
+    the learner trains and the evaluation's and the local executor's network run (checkpoints are CPU
+    tensors either way, so a run may resume on another device); a run is bit-reproducible on CPU only."""
     run_dir = Path(run_dir)
     game = spec.game
     if cfg.threads:
@@ -122,7 +125,7 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
     atomic_write_json(run_dir / "config.json", {"game": game.name, "net": spec.net.as_dict(), "loop": cfg.to_json()})
 
     torch.manual_seed(cfg.seed)
-    net = PolicyValueNet(spec.net)
+    net = PolicyValueNet(spec.net).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     buffer = ReplayBuffer(game.obs_shape, game.num_actions, cfg.buffer_size)
     rng = np.random.default_rng(cfg.seed)
@@ -132,7 +135,7 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
         it = loop_state["iteration"]
         net.load_state_dict(load_model(run_dir / f"model_{it:04d}.safetensors", game.name).state_dict())
         extra = load_torch(run_dir / f"optimizer_{it:04d}.pt")
-        opt.load_state_dict(extra["optimizer"])
+        opt.load_state_dict(extra["optimizer"])  # its state moves to the parameters' device
         for group in opt.param_groups:  # the run's config.json is the source of truth (edit it to lower lr)
             group["weight_decay"] = cfg.weight_decay  # the lr is set at the start of each iteration
         torch.set_rng_state(extra["torch_rng"])
@@ -144,7 +147,7 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
     else:
         save_model(run_dir / "model_0000.safetensors", net, game.name, {"iteration": 0, **variant(game)})
 
-    executor = executor or LocalExecutor(SelfPlayWorker(game, spec.net, cfg.selfplay))
+    executor = executor or LocalExecutor(SelfPlayWorker(game, spec.net, cfg.selfplay, device=device))
     last: dict = {}
     eval_mcts = MCTSConfig(num_simulations=cfg.eval_simulations, leaves_per_step=cfg.selfplay.mcts.leaves_per_step)
     try:
@@ -154,7 +157,7 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
             lr = cfg.lr_at(it)
             for group in opt.param_groups:
                 group["lr"] = lr
-            weights = {k: v.clone() for k, v in net.state_dict().items()}
+            weights = {k: v.detach().to("cpu", copy=True) for k, v in net.state_dict().items()}
             with progress_bar(f"iter {it} self-play", cfg.games_per_iteration, "games") as bar:
                 records = executor.self_play(weights, cfg.games_per_iteration, int(rng.integers(2**31)), bar)
             positions = 0
@@ -171,12 +174,12 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
             m = {"iteration": it, **losses, "games": len(records), "positions": positions,
                  "buffer": buffer.size, "lr": lr, "mean_game_length": float(np.mean([r.length for r in records])),
                  "first_player_score": float(np.mean([(r.result + 1) / 2 for r in records]))}
-            ev_new = NetworkEvaluator(game, net)
+            ev_new = NetworkEvaluator(game, net, device=device)
             if cfg.eval_games:
                 new_player = MCTSPlayer(game, ev_new, eval_mcts, "new")
                 prev = PolicyValueNet(spec.net)  # only built when it is played against
                 prev.load_state_dict(weights)
-                vs_prev = play_match(game, new_player, MCTSPlayer(game, NetworkEvaluator(game, prev), eval_mcts, "prev"),
+                vs_prev = play_match(game, new_player, MCTSPlayer(game, NetworkEvaluator(game, prev, device=device), eval_mcts, "prev"),
                                      cfg.eval_games, rng)
                 m["vs_previous"] = vs_prev.as_dict()
                 m["elo"] = loop_state["elo"] + vs_prev.elo()

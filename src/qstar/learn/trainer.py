@@ -21,9 +21,10 @@ def train_steps(net: torch.nn.Module, opt: torch.optim.Optimizer, buffer: Replay
                 batch_size: int, rng: np.random.Generator, progress=lambda n=1, **kw: None) -> dict:
     """Run ``steps`` SGD steps on batches sampled from ``buffer``; returns the mean losses."""
     net.train()
+    dev = next(net.parameters()).device
     totals = np.zeros(2)
     for _ in range(steps):
-        obs, pi, z = (torch.from_numpy(x) for x in buffer.sample(batch_size, rng))
+        obs, pi, z = (torch.from_numpy(x).to(dev) for x in buffer.sample(batch_size, rng))
         pl, vl = loss_terms(net, obs, pi, z)
         opt.zero_grad(set_to_none=True)
         (pl + vl).backward()

@@ -93,22 +93,27 @@ def encode_pairs(tokenizer, prompts: Sequence[str], completions: Sequence[str | 
     return out
 
 
-def pad_batch(seqs: Sequence[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-padded ids [B, T] and attention mask [B, T]."""
+def pad_batch(seqs: Sequence[list[int]], pad_id: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids [B, T] and attention mask [B, T] (built on the CPU, then moved to ``device``)."""
     T = max(len(s) for s in seqs)
     ids = torch.full((len(seqs), T), pad_id, dtype=torch.long)
     mask = torch.zeros((len(seqs), T), dtype=torch.long)
     for i, s in enumerate(seqs):
         ids[i, : len(s)] = torch.tensor(s)
         mask[i, : len(s)] = 1
-    return ids, mask
+    return (ids, mask) if device is None else (ids.to(device), mask.to(device))
+
+
+def device_of(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
 
 
 def learned_logprobs(model: torch.nn.Module, data: Sequence[tuple[list[int], list[bool]]], pad_id: int) -> torch.Tensor:
     """[len(data)] the sum of the log-probabilities of each sequence's learned tokens (``encode_pairs``'s output),
     in one forward pass; with gradients unless the caller turns them off."""
-    ids, mask = pad_batch([d[0] for d in data], pad_id)
-    learn, _ = pad_batch([[int(x) for x in d[1]] for d in data], 0)
+    dev = device_of(model)
+    ids, mask = pad_batch([d[0] for d in data], pad_id, dev)
+    learn, _ = pad_batch([[int(x) for x in d[1]] for d in data], 0, dev)
     logp = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits[:, :-1].float(), -1)
     return (logp.gather(-1, ids[:, 1:, None]).squeeze(-1) * learn[:, 1:]).sum(-1)
 

@@ -163,8 +163,9 @@ def _label_and_fit(task, problems, step_problems, policy, prm, orm, cfg: LoopCon
 
 
 def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = False,
-             log: Callable[[str], None] = print) -> list[dict]:
-    """Run (or continue) the loop in ``run_dir``. Returns the metrics lines."""
+             log: Callable[[str], None] = print, device: str = "cpu") -> list[dict]:
+    """Run (or continue) the loop in ``run_dir``. Returns the metrics lines. ``device``: where the models
+    train and run (the saved models are the same files either way; bit-reproducible on CPU only)."""
     from qstar.reasoning.lm import quiet_transformers, train_step_tokenizer
     from qstar.reasoning.policy import LMPolicy, PolicyConfig
     from qstar.reasoning.reward import ValueConfig, ValueLM
@@ -219,6 +220,7 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
         policy = LMPolicy.new(tok, PolicyConfig(n_layer=cfg.policy_layers, n_embd=cfg.policy_width), seed=cfg.seed)
         vcfg = ValueConfig(n_layer=cfg.value_layers, n_embd=cfg.value_width)
         prm, orm = ValueLM.new(tok, "prm", vcfg, cfg.seed), ValueLM.new(tok, "orm", vcfg, cfg.seed + 1)
+        policy, prm, orm = policy.to(device), prm.to(device), orm.to(device)
         steps = max(1, int(cfg.sft_epochs * len(prompts) / 64))
         with progress_bar("policy (solver traces)", steps, "step") as adv:
             sft = policy.finetune(prompts, targets(comps, cfg.calculator), _train_cfg(cfg, cfg.sft_epochs, cfg.seed, lr=3e-3),
@@ -241,7 +243,8 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
             p.numel() for p in prm.net.parameters()), "sft": sft, "first_step": first,
             "first_step_problems": len(choices()) if first else 0, **lab}
         _finish_round(row, run, task, test, acting, policy, prm, orm, cfg, t0, c0, metrics, log)
-    policy, prm, orm = LMPolicy.load(run / "policy"), ValueLM.load(run / "prm"), ValueLM.load(run / "orm")
+    policy, prm, orm = (m.to(device) for m in (LMPolicy.load(run / "policy"), ValueLM.load(run / "prm"),
+                                                ValueLM.load(run / "orm")))
     acting = acting_policy(policy, task, cfg.calculator)
     for r in range(1, cfg.rounds + 1):
         if r in done:

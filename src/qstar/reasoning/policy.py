@@ -17,8 +17,8 @@ from typing import Callable, Sequence
 
 from qstar.core.errors import CheckpointError, check
 from qstar.reasoning.interfaces import Completion, Stop
-from qstar.reasoning.lm import (Segments, TrainConfig, encode_pairs, learned_logprobs, newline_id, pad_batch,
-                               train_loop)
+from qstar.reasoning.lm import (Segments, TrainConfig, device_of, encode_pairs, learned_logprobs, newline_id,
+                               pad_batch, train_loop)
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,11 @@ class LMPolicy:
         save_folder(path, lambda tmp: (self.model.save_pretrained(tmp, safe_serialization=True),
                                        self.tokenizer.save_pretrained(tmp)))
 
+    def to(self, device) -> "LMPolicy":
+        """Move the model to a torch device (``cpu``, ``cuda``, ...); returns self."""
+        self.model.to(device)
+        return self
+
     @property
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
@@ -95,7 +100,8 @@ class LMPolicy:
             return []
         tok = self.tokenizer
         tok.padding_side = "left"
-        enc = tok(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False)
+        dev = device_of(self.model)
+        enc = tok(list(prompts), return_tensors="pt", padding=True, add_special_tokens=False).to(dev)
         greedy = temperature <= 0
         per = 1 if greedy else n
         stops = [tok.eos_token_id] + ([self.newline] if stop in ("line", "action") else [])
@@ -104,8 +110,8 @@ class LMPolicy:
         max_new = {"end": self.cfg.max_solution_tokens, "line": self.cfg.max_step_tokens,
                    "action": self.cfg.max_action_tokens}[stop]
         max_new = max(1, min(max_new, self.model.config.max_position_embeddings - enc["input_ids"].shape[1]))
-        gen = torch.Generator().manual_seed(seed)
-        stop_t = torch.tensor(stops)
+        gen = torch.Generator().manual_seed(seed)  # sampled on the CPU: the same seed, the same draws on any device
+        stop_t = torch.tensor(stops, device=dev)
         with torch.inference_mode(), warnings.catch_warnings():
             # newer transformers rename ``past_key_values``; the old name keeps older versions working
             warnings.filterwarnings("ignore", message=".*past_key_values.*", category=FutureWarning)
@@ -121,16 +127,16 @@ class LMPolicy:
                 pos = pos.repeat_interleave(per, 0)
             rows = logits.shape[0]
             last_pos = pos[:, -1]
-            alive = torch.arange(rows)  # original row of each row still in the batch
-            new_ids = torch.full((rows, max_new), tok.pad_token_id, dtype=torch.long)
-            new_lp = torch.zeros(rows, max_new)
+            alive = torch.arange(rows, device=dev)  # original row of each row still in the batch
+            new_ids = torch.full((rows, max_new), tok.pad_token_id, dtype=torch.long, device=dev)
+            new_lp = torch.zeros(rows, max_new, device=dev)
             for t in range(max_new):
                 if greedy:
                     logp = torch.log_softmax(logits, -1)
                     nxt = logits.argmax(-1)
                 else:
                     logp = torch.log_softmax(logits / temperature, -1)
-                    nxt = torch.multinomial(logp.exp(), 1, generator=gen).squeeze(-1)
+                    nxt = torch.multinomial(logp.exp().cpu(), 1, generator=gen).squeeze(-1).to(dev)
                 new_ids[alive, t] = nxt
                 new_lp[alive, t] = logp.gather(-1, nxt[:, None]).squeeze(-1)
                 going = ~torch.isin(nxt, stop_t)
@@ -140,7 +146,7 @@ class LMPolicy:
                     keep = going.nonzero().squeeze(-1)
                     cache.batch_select_indices(keep)
                     alive, nxt, mask, last_pos = alive[keep], nxt[keep], mask[keep], last_pos[keep]
-                mask = torch.cat([mask, torch.ones(len(alive), 1, dtype=mask.dtype)], 1)
+                mask = torch.cat([mask, torch.ones(len(alive), 1, dtype=mask.dtype, device=dev)], 1)
                 last_pos = last_pos + 1
                 out = self.model(input_ids=nxt[:, None], attention_mask=mask, position_ids=last_pos[:, None],
                                  past_key_values=cache, use_cache=True)
@@ -203,12 +209,13 @@ class LMPolicy:
             for r, i in enumerate(idx):
                 learn = data[i][1]
                 labels[r, : len(learn)][~torch.tensor(learn)] = -100
-            loss = self.model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            dev = device_of(self.model)
+            loss = self.model(input_ids=ids.to(dev), attention_mask=mask.to(dev), labels=labels.to(dev)).loss
             if sets:  # every alternative of the picked choices in one forward pass
                 pick = rng.sample(range(len(sets)), min(choices_per_step, len(sets)))
                 scores = learned_logprobs(self.model, [d for i in pick for d in sets[i][0]], pad)
                 scores = scores.split([len(sets[i][1]) for i in pick])
-                loss = loss + torch.stack([-torch.logsumexp(s[sets[i][1]], 0) for s, i in zip(scores, pick)]).mean()
+                loss = loss + torch.stack([-torch.logsumexp(s[sets[i][1].to(dev)], 0) for s, i in zip(scores, pick)]).mean()
             return loss, int((labels != -100).sum())
 
         return train_loop(self.model, len(data), loss_of_batch, cfg, progress)

@@ -21,7 +21,7 @@ from typing import Callable, Literal, Sequence
 
 from qstar.core.errors import CheckpointError, check
 from qstar.reasoning.interfaces import Policy
-from qstar.reasoning.lm import TrainConfig, pad_batch, train_loop
+from qstar.reasoning.lm import TrainConfig, device_of, pad_batch, train_loop
 from qstar.reasoning.policy import save_folder
 from qstar.reasoning.task import Problem, Task, steps_text
 
@@ -88,11 +88,17 @@ class ValueLM:
         torch.manual_seed(seed)
         return cls(_net(tokenizer, cfg), tokenizer, kind, cfg)
 
+    def to(self, device) -> "ValueLM":
+        """Move the network to a torch device; returns self."""
+        self.net.to(device)
+        return self
+
     def save(self, path: str | Path) -> None:
         from safetensors.torch import save_file
 
         def write(tmp: Path):
-            save_file({k: v.contiguous() for k, v in self.net.state_dict().items()}, tmp / "model.safetensors")
+            save_file({k: v.detach().to("cpu").contiguous() for k, v in self.net.state_dict().items()},
+                      tmp / "model.safetensors")
             (tmp / "value.json").write_text(json.dumps({"kind": self.kind, **asdict(self.cfg)}, indent=2) + "\n")
             self.tokenizer.save_pretrained(tmp)
 
@@ -143,8 +149,8 @@ class ValueLM:
         with torch.inference_mode():
             for b in range(0, len(enc), 512):
                 chunk = enc[b: b + 512]
-                ids, mask = pad_batch([e[0] for e in chunk], self.tokenizer.pad_token_id)
-                probs = torch.sigmoid(self.net(ids, mask))
+                ids, mask = pad_batch([e[0] for e in chunk], self.tokenizer.pad_token_id, device_of(self.net))
+                probs = torch.sigmoid(self.net(ids, mask)).cpu()
                 out += [[float(probs[r, j]) for j in pos] for r, (_, pos) in enumerate(chunk)]
         return out
 
@@ -165,7 +171,8 @@ class ValueLM:
         self.net.train()
 
         def loss_of_batch(idx):
-            ids, mask = pad_batch([enc[i][0] for i in idx], pad)
+            dev = device_of(self.net)
+            ids, mask = pad_batch([enc[i][0] for i in idx], pad, dev)
             logits = self.net(ids, mask)
             rows, cols, ys = [], [], []
             for r, i in enumerate(idx):
@@ -174,8 +181,8 @@ class ValueLM:
                         rows.append(r), cols.append(p), ys.append(y)
             if not ys:
                 return logits.sum() * 0.0, 0
-            sel = logits[torch.tensor(rows), torch.tensor(cols)]
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(sel, torch.tensor(ys))
+            sel = logits[torch.tensor(rows, device=dev), torch.tensor(cols, device=dev)]
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(sel, torch.tensor(ys, device=dev))
             return loss, len(ys)
 
         return train_loop(self.net, len(data), loss_of_batch, cfg, progress)
