@@ -9,7 +9,7 @@ export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 q() { python3 -m qstar.cli "$@"; }
 nvidia-smi -L; nproc
 python3 -c "import sys, torch, transformers; print(sys.version.split()[0], torch.__version__, transformers.__version__, torch.cuda.get_device_name())"
-python3 -m pytest -q -p no:cacheprovider -rs tests/learn/test_loop.py tests/reasoning/test_loop.py \
+python3 -m pytest -q -p no:cacheprovider -rs -n 4 --dist loadgroup tests/learn/test_loop.py tests/reasoning/test_loop.py \
     tests/reasoning/test_models.py 2>&1 | tee "$out/tests.log" | tail -15
 for dev in cpu cuda; do  # one Connect Four iteration (128 games, 300 steps): self-play and training seconds
     timeout 200 python3 -m qstar.cli train connect4 --iterations 1 --games 128 --eval-games 0 --threads 8 \
