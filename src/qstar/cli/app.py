@@ -23,6 +23,7 @@ app.add_typer(play_app, name="play")
 
 JSON_HELP = "Print one JSON object with the figures as the last line."
 DEVICE_HELP = "Torch device for the networks: cpu, cuda, cuda:1, ..."
+TRAIN_DEVICE_HELP = DEVICE_HELP + " Training, evaluation and local self-play run there; Ray actors play on their CPUs."
 
 
 def torch_device(name: str) -> str:

@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from qstar.cli.app import DEVICE_HELP, JSON_HELP, app, bench_app, eval_app, play_app, torch_device, train_app
+from qstar.cli.app import (DEVICE_HELP, JSON_HELP, TRAIN_DEVICE_HELP, app, bench_app, eval_app, play_app,
+                           torch_device, train_app)
 from qstar.cli.output import console, emit_json, print_table
 from qstar.core.errors import ConfigError
 
@@ -79,8 +80,7 @@ def _make_train(name: str):
               executor: str = typer.Option("local", help=EXECUTOR_HELP),
               workers: int = typer.Option(2, help=WORKERS_HELP),
               address: Optional[str] = typer.Option(None, help=ADDRESS_HELP),
-              device: str = typer.Option("cpu", help=DEVICE_HELP + " Training, evaluation and local self-play "
-                                         "run there; Ray actors play on their CPUs."),
+              device: str = typer.Option("cpu", help=TRAIN_DEVICE_HELP),
               json_out: bool = typer.Option(False, "--json", help=JSON_HELP)):
         from qstar.games.registry import get_game, training_spec, with_overrides
         from qstar.learn.loop import run_loop

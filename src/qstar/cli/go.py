@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from qstar.cli.app import JSON_HELP, app, bench_app, eval_app, train_app
+from qstar.cli.app import JSON_HELP, TRAIN_DEVICE_HELP, app, bench_app, eval_app, torch_device, train_app
 from qstar.cli.games import ADDRESS_HELP, EXECUTOR_HELP, WORKERS_HELP
 from qstar.core.errors import ConfigError
 
@@ -154,6 +154,7 @@ def train_go(size: int = typer.Option(9, help="Board size (7 for quick runs)."),
              executor: str = typer.Option("local", help=EXECUTOR_HELP),
              workers: int = typer.Option(2, help=WORKERS_HELP),
              address: Optional[str] = typer.Option(None, help=ADDRESS_HELP),
+             device: str = typer.Option("cpu", help=TRAIN_DEVICE_HELP),
              json_: bool = typer.Option(False, "--json", help=JSON_HELP)):
     """Self-play training of a Go network with the same loop as every other game."""
     from dataclasses import replace
@@ -173,13 +174,15 @@ def train_go(size: int = typer.Option(9, help="Board size (7 for quick runs)."),
     overrides = {"iterations": iterations, "games_per_iteration": games, "train_steps": train_steps,
                  "eval_games": eval_games, "eval_simulations": eval_sims, "lr": lr}
     loop = replace(loop, selfplay=sp, threads=threads, **{k: v for k, v in overrides.items() if v is not None})
+    device = torch_device(device)
     ex = make_executor(executor, spec, loop, workers, address)  # a wrong --executor fails before the run folder is made
     if not resume:
         from qstar.core.atomic import atomic_write_json
         run_dir.mkdir(parents=True, exist_ok=True)
         if not (run_dir / "state.json").exists():
             atomic_write_json(run_dir / "go.json", shape)
-    last = run_loop(spec, loop, run_dir, resume=resume, executor=ex, log=lambda s: print(s, file=sys.stderr))
+    last = run_loop(spec, loop, run_dir, resume=resume, executor=ex, log=lambda s: print(s, file=sys.stderr),
+                    device=device)
     if json_:
         from qstar.cli.output import emit_json
         emit_json(last)
