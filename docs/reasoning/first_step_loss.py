@@ -4,7 +4,7 @@ first step's whole set of legal alternatives — raise the total probability of 
 measure greedy as policy_ablation.py does.
 
     .venv/bin/python docs/reasoning/first_step_loss.py POLICY_DIR OUT_DIR [--steps 600] [--puzzles 16]
-        [--traces 32] [--lr 5e-4]
+        [--traces 32] [--lr 5e-4] [--weight 1]
 
 POLICY_DIR is a policy saved by policy_ablation.py (E3's recipe). One torch thread. The loss is
 ``LMPolicy.finetune``'s ``choices`` (the loop's round 0 and rounds use it too); the figures in docs/reasoning.md
@@ -32,6 +32,7 @@ def main() -> None:
     ap.add_argument("--puzzles", type=int, default=16)
     ap.add_argument("--traces", type=int, default=32)
     ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--weight", type=float, default=1.0, help="weight of the first-step loss beside the traces' loss")
     a = ap.parse_args()
     quiet_transformers()
     torch.set_num_threads(1)
@@ -44,7 +45,7 @@ def main() -> None:
           f"{sum(good for c in choices for _, good in c[1])} solvable", flush=True)
     epochs = a.steps / -(-len(prompts) // a.traces)  # a.steps optimizer steps of a.traces traces and a.puzzles puzzles
     stats = policy.finetune(prompts, targets(comps, True), TrainConfig(epochs=epochs, batch_size=a.traces, lr=a.lr, seed=0),
-                            choices=choices, choices_per_step=a.puzzles)
+                            choices=choices, choices_per_step=a.puzzles, choices_weight=a.weight)
     save_and_diagnose(task, policy, a.out, stats)
 
 

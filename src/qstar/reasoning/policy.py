@@ -181,15 +181,15 @@ class LMPolicy:
     # ----- training ------------------------------------------------------------------------------
     def finetune(self, prompts: Sequence[str], completions: Sequence, cfg: TrainConfig,
                  progress: Callable | None = None, choices: Sequence[tuple[str, Sequence[tuple[Segments, bool]]]] = (),
-                 choices_per_step: int = 16) -> dict:
+                 choices_per_step: int = 16, choices_weight: float = 1.0) -> dict:
         """Supervised training on completions (strings, or segments ``[(text, learn?)]``); the loss skips
         prompt tokens and unlearned segments. Returns training stats.
 
         ``choices``: ``[(prompt, [(alternative, good?)])]``, the alternatives a step after ``prompt`` could take
         (segments), at least one of them good. Each optimizer step then also lowers, averaged over
         ``choices_per_step`` random choices, -log of the total probability the policy gives a choice's good
-        alternatives: it learns which of the legal steps keep the goal reachable, not only the steps that
-        traces happen to show (the loop's first-step loss, see docs/reasoning.md)."""
+        alternatives, times ``choices_weight``: it learns which of the legal steps keep the goal reachable, not
+        only the steps that traces happen to show (the loop's first-step loss, see docs/reasoning.md)."""
         import torch
 
         data = encode_pairs(self.tokenizer, prompts, completions, max_len=self.model.config.max_position_embeddings)
@@ -215,7 +215,8 @@ class LMPolicy:
                 pick = rng.sample(range(len(sets)), min(choices_per_step, len(sets)))
                 scores = learned_logprobs(self.model, [d for i in pick for d in sets[i][0]], pad)
                 scores = scores.split([len(sets[i][1]) for i in pick])
-                loss = loss + torch.stack([-torch.logsumexp(s[sets[i][1].to(dev)], 0) for s, i in zip(scores, pick)]).mean()
+                set_nll = torch.stack([-torch.logsumexp(s[sets[i][1].to(dev)], 0) for s, i in zip(scores, pick)])
+                loss = loss + choices_weight * set_nll.mean()
             return loss, int((labels != -100).sum())
 
         return train_loop(self.model, len(data), loss_of_batch, cfg, progress)
