@@ -44,7 +44,8 @@ def main() -> None:
     print(f"{len(choices)} puzzles with a solvable first step; {sum(len(c[1]) for c in choices)} legal first steps, "
           f"{sum(good for c in choices for _, good in c[1])} solvable", flush=True)
     epochs = a.steps / -(-len(prompts) // a.traces)  # a.steps optimizer steps of a.traces traces and a.puzzles puzzles
-    stats = policy.finetune(prompts, targets(comps, True), TrainConfig(epochs=epochs, batch_size=a.traces, lr=a.lr, seed=0),
+    cfg = TrainConfig(epochs=epochs, batch_size=a.traces, lr=a.lr, seed=0)
+    stats = policy.finetune(prompts, targets(comps, True), cfg,
                             choices=choices, choices_per_step=a.puzzles, choices_weight=a.weight)
     save_and_diagnose(task, policy, a.out, stats)
 

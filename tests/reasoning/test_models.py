@@ -188,7 +188,8 @@ def test_shipped_models_on_cuda_give_the_cpu_answers():
     samples = gpu.generate(prompts, n=4, temperature=1.0, stop="line", seed=1)
     assert all(len(cs) == 4 for cs in samples)
     lines = [cs[0].text for cs in samples]
-    assert torch.allclose(torch.tensor(cpu.logprob(prompts, lines)), torch.tensor(gpu.logprob(prompts, lines)), atol=1e-3)
+    close = lambda a, b: torch.allclose(torch.tensor(a), torch.tensor(b), atol=1e-3)  # noqa: E731
+    assert close(cpu.logprob(prompts, lines), gpu.logprob(prompts, lines))
     steps = [[line] for line in lines]
     v_cpu, v_gpu = ValueLM.load(folder / "prm"), ValueLM.load(folder / "prm").to("cuda")
-    assert torch.allclose(torch.tensor(v_cpu.score(prompts, steps)), torch.tensor(v_gpu.score(prompts, steps)), atol=1e-3)
+    assert close(v_cpu.score(prompts, steps), v_gpu.score(prompts, steps))

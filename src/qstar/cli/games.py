@@ -275,8 +275,8 @@ def bench_selfplay(game: str = typer.Option("connect4", help=f"One of: {', '.joi
     except ConfigError:
         net = PolicyValueNet(entry.net(g))
     cfg = replace(entry.loop.selfplay, fast_simulations=0, mcts=replace(entry.loop.selfplay.mcts, num_simulations=sims))
-    r = run(g, net, cfg, cfg.parallel_games if games is None else games, sequential_games, dict_search=dict_search, device=torch_device(device),
-            repeats=repeats)
+    r = run(g, net, cfg, cfg.parallel_games if games is None else games, sequential_games, dict_search=dict_search,
+            device=torch_device(device), repeats=repeats)
     rows = [k for k in ("batched", "sequential", "dict_search") if r[k]]
     print_table(f"self-play speed, {game}, {sims} simulations/move, {r['parameters']:,} parameters, "
                 f"{r['torch_threads']} threads, network on {r['device']}", ["path", "positions/s", "mean batch", "time in network", "games"],
@@ -287,8 +287,6 @@ def bench_selfplay(game: str = typer.Option("connect4", help=f"One of: {', '.joi
     console.print(f"speedup {r['speedup']}x vs sequential{rounds}{vs_dict}, peak memory {r['peak_memory_mb']} MB")
     if json_out:
         emit_json(r)
-
-
 
 
 def demo(run_dir: Path = typer.Option(Path("runs/demo"), help="Where the tic-tac-toe run goes."),

@@ -57,7 +57,8 @@ def _load_models(task_name: str, models: Optional[Path], device: str = "cpu"):
 # Countdown has up to 6 numbers, so up to ~60 legal first steps per problem (Game of 24: ~20), and longer
 # solutions: a smaller labelling and search budget keeps its run to a few CPU-minutes. The first-step loss is
 # off there: it is measured on Game of 24 only (docs/reasoning.md), and would double this budget.
-TASK_DEFAULTS = {"countdown": dict(extra_split=None, first_step_steps=0, first_step_in_rounds=False, replay=1.0, finetune_epochs=4.0, finetune_lr=1e-3,
+TASK_DEFAULTS = {"countdown": dict(extra_split=None, first_step_steps=0, first_step_in_rounds=False, replay=1.0,
+                                   finetune_epochs=4.0, finetune_lr=1e-3,
                                    sample_problems=100, traces_per_problem=2, sft_epochs=4.0, step_label_problems=60,
                                    step_label_problems_round=30, search_problems=100, label_problems=50,
                                    value_epochs=2.0)}

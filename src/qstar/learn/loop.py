@@ -179,8 +179,8 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
                 new_player = MCTSPlayer(game, ev_new, eval_mcts, "new")
                 prev = PolicyValueNet(spec.net)  # only built when it is played against
                 prev.load_state_dict(weights)
-                vs_prev = play_match(game, new_player, MCTSPlayer(game, NetworkEvaluator(game, prev, device=device), eval_mcts, "prev"),
-                                     cfg.eval_games, rng)
+                prev_player = MCTSPlayer(game, NetworkEvaluator(game, prev, device=device), eval_mcts, "prev")
+                vs_prev = play_match(game, new_player, prev_player, cfg.eval_games, rng)
                 m["vs_previous"] = vs_prev.as_dict()
                 m["elo"] = loop_state["elo"] + vs_prev.elo()
                 for name, make in spec.baselines.items():

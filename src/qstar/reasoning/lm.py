@@ -105,6 +105,7 @@ def pad_batch(seqs: Sequence[list[int]], pad_id: int, device=None) -> tuple[torc
 
 
 def device_of(model: torch.nn.Module) -> torch.device:
+    """The device a model's parameters are on (where its inputs must go)."""
     return next(model.parameters()).device
 
 

@@ -1,10 +1,11 @@
 """The improvement loop for a reasoning task, from nothing to a policy and value models.
 
 Round 0: train qstar's BPE tokenizer on solver traces of the training problems, train the policy on
-those traces, label the policy's own samples by Math-Shepherd rollouts, train the PRM and the ORM.
-Rounds 1..R: search on training problems with the current policy (ToT beam with the PRM, or MCTS over
-every legal step) and sample it on more of them → keep the solutions the verifier accepts → fine-tune the
-policy on them (with a replay of the solver traces) → relabel the PRM/ORM data with rollouts of the new policy and retrain → evaluate
+those traces, then on the first-step loss (which of every legal first step keep the target reachable, by the
+exact solver: ``first_step_choices``), label the policy's own samples by Math-Shepherd rollouts, train the PRM
+and the ORM. Rounds 1..R: search on training problems with the current policy (ToT beam with the PRM, or MCTS
+over every legal step) and sample it on more of them → keep the solutions the verifier accepts → fine-tune the
+policy on them (with a replay of the solver traces and the first-step loss) → relabel the PRM/ORM data with rollouts of the new policy and retrain → evaluate
 on the test split. ``extra_split`` adds the task's extra training problems (Game of 24: ``synthetic``)
 to the solver traces and to the problems searched.
 
@@ -74,8 +75,8 @@ class LoopConfig:
     def __post_init__(self):
         check(self.rounds >= 0, f"rounds must be >= 0, got {self.rounds}")
         check(self.first_step_steps >= 0, f"first_step_steps must be >= 0, got {self.first_step_steps}")
-        for name in ("first_step_puzzles", "first_step_traces", "traces_per_problem", "search_problems", "search_width", "search_proposals",
-                     "label_problems", "label_samples", "rollouts", "eval_problems", "threads"):
+        for name in ("first_step_puzzles", "first_step_traces", "traces_per_problem", "search_problems", "search_width",
+                     "search_proposals", "label_problems", "label_samples", "rollouts", "eval_problems", "threads"):
             check(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
         check(self.step_label_problems >= 0 and self.step_label_problems_round >= 0,
               "step_label_problems must be >= 0")
