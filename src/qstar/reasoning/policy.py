@@ -194,11 +194,12 @@ class LMPolicy:
 
         data = encode_pairs(self.tokenizer, prompts, completions, max_len=self.model.config.max_position_embeddings)
         pad = self.tokenizer.pad_token_id
+        dev = device_of(self.model)
         sets = []
         for prompt, alts in choices:
             check(any(good for _, good in alts), "every choice needs at least one good alternative")
             sets.append((encode_pairs(self.tokenizer, [prompt] * len(alts), [a for a, _ in alts], add_eos=False),
-                         torch.tensor([good for _, good in alts])))
+                         torch.tensor([good for _, good in alts], device=dev)))
         rng = random.Random(cfg.seed + 1)
 
         def loss_of_batch(idx):
@@ -209,13 +210,12 @@ class LMPolicy:
             for r, i in enumerate(idx):
                 learn = data[i][1]
                 labels[r, : len(learn)][~torch.tensor(learn)] = -100
-            dev = device_of(self.model)
             loss = self.model(input_ids=ids.to(dev), attention_mask=mask.to(dev), labels=labels.to(dev)).loss
             if sets:  # every alternative of the picked choices in one forward pass
                 pick = rng.sample(range(len(sets)), min(choices_per_step, len(sets)))
                 scores = learned_logprobs(self.model, [d for i in pick for d in sets[i][0]], pad)
                 scores = scores.split([len(sets[i][1]) for i in pick])
-                set_nll = torch.stack([-torch.logsumexp(s[sets[i][1].to(dev)], 0) for s, i in zip(scores, pick)])
+                set_nll = torch.stack([-torch.logsumexp(s[sets[i][1]], 0) for s, i in zip(scores, pick)])
                 loss = loss + choices_weight * set_nll.mean()
             return loss, int((labels != -100).sum())
 
