@@ -98,16 +98,29 @@ def solver_traces(task: Task, problems: list[Problem], per_problem: int, seed: i
     return prompts, comps
 
 
-def first_step_choices(task: Task, problems: list[Problem], calculator: bool) -> list[tuple[str, list]]:
+def first_step_choices(task: Task, problems: list[Problem], calculator: bool, depth: int = 1,
+                       per_state: int = 1, seed: int = 0) -> list[tuple[str, list]]:
     """``[(prompt, [(step target, keeps the target reachable?)])]``: every legal first step of each problem
     that has a solvable one, labelled by the exact solver (``LMPolicy.finetune``'s ``choices``). The target is
-    what the policy writes: the operation with the calculator, the whole line without."""
-    out = []
+    what the policy writes: the operation with the calculator, the whole line without. ``depth`` > 1 adds the
+    choices further down: after ``per_state`` solvable steps of each choice (drawn with ``seed``), every legal
+    next step, labelled the same way, its prompt the problem's with the steps so far written out."""
+    rng, out = random.Random(seed), []
+
+    def visit(prompt: str, state, level: int) -> None:
+        moves = list(task.moves(state))
+        good = [task.state_solvable(nxt) for _, nxt in moves]
+        if not any(good):
+            return
+        out.append((prompt, [(targets([line], calculator)[0][:1] if calculator else [(line + "\n", True)], g)
+                             for (line, _), g in zip(moves, good)]))
+        if level < depth:
+            ok = [m for m, g in zip(moves, good) if g]
+            for line, nxt in rng.sample(ok, min(per_state, len(ok))):
+                visit(prompt + steps_text([line]), nxt, level + 1)
+
     for p in problems:
-        alts = [(targets([line], calculator)[0][:1] if calculator else [(line + "\n", True)], task.state_solvable(nxt))
-                for line, nxt in task.moves(task.initial_state(p))]
-        if any(good for _, good in alts):
-            out.append((task.prompt(p), alts))
+        visit(task.prompt(p), task.initial_state(p), 1)
     return out
 
 
