@@ -63,11 +63,22 @@ def test_draw_when_board_fills():
 def test_encode_is_from_side_to_move_and_symmetry_mirrors():
     s = G.from_moves("1")  # X in column 1, O to move
     obs = G.encode([s])[0]
-    assert obs.shape == (2, 6, 7)
+    assert obs.shape == (3, 6, 7)
     assert obs[0].sum() == 0 and obs[1, 0, 0] == 1  # the opponent's stone, bottom-left
+    assert (obs[2] == 0).all() and (G.encode([G.from_moves("12")])[0, 2] == 1).all()  # colour: X (first) to move
     pi = np.arange(7, dtype=np.float32)
     (o0, p0), (o1, p1) = G.symmetries(obs, pi)
     assert (o0 == obs).all() and o1[1, 0, 6] == 1 and p1[0] == 6
+
+
+def test_a_network_of_the_two_plane_encoding_still_plays():
+    import torch
+
+    from qstar.learn.resnet import PolicyValueNet, ResNetConfig
+    old = PolicyValueNet(ResNetConfig(2, 6, 7, 7, blocks=1, channels=8)).eval()
+    x = torch.from_numpy(G.encode([G.from_moves("4"), G.from_moves("44")]))
+    with torch.no_grad():
+        assert torch.equal(old(x)[1], old(x[:, :2])[1])  # it reads the stones and ignores the colour plane
 
 
 def test_key_distinguishes_positions_and_transposes():

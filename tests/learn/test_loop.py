@@ -57,6 +57,30 @@ def test_run_writes_everything_and_resume_is_bit_for_bit(tmp_path):
     assert [m["lr"] for m in ma] == [2e-3, 1e-3, 5e-4]  # the schedule, across the resume too
 
 
+def test_final_network_is_fresh_trained_on_the_last_buffer_and_resumes_the_same(tmp_path):
+    """final_steps: after the last iteration a new network of final_net's shape learns from scratch on the final
+    buffer and becomes latest; resuming a finished loop adds the stage and gives the same network."""
+    import dataclasses
+    wide = ResNetConfig(2, 3, 3, 9, blocks=1, channels=12)
+    fspec = dataclasses.replace(spec(), final_net=wide, ground_truth=lambda ev, mcts: {"mistake_stub": 0.5})
+    a, b = tmp_path / "a", tmp_path / "b"
+    last = run_loop(fspec, dataclasses.replace(tiny(2), final_steps=10), a, log=lambda s: None)
+    assert last["final"] and last["steps"] == 10 and last["mistake_stub"] == 0.5
+    assert json.loads((a / "final.json").read_text()) == last
+    final, loop_net = load_model(a / "latest.safetensors"), load_model(a / "model_0002.safetensors")
+    assert final.cfg == wide and loop_net.cfg == NET  # the loop's own network is untouched
+    saved = load_model(a / "final.safetensors").state_dict()
+    assert all(torch.equal(v, final.state_dict()[k]) for k, v in saved.items())
+    assert "Final network" in (a / "summary.md").read_text()
+    run_loop(fspec, tiny(2), b, log=lambda s: None)  # no final stage: then --resume with one
+    assert not (b / "final.json").exists()
+    run_loop(fspec, dataclasses.replace(tiny(2), final_steps=10), b, resume=True, log=lambda s: None)
+    wa, wb = weights(a / "final.safetensors"), weights(b / "final.safetensors")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    with pytest.raises(ConfigError, match="final_steps"):
+        LoopConfig(final_steps=-1)
+
+
 def test_refuses_to_overwrite_or_resume_nothing(tmp_path):
     run_loop(spec(), tiny(1), tmp_path / "r", log=lambda s: None)
     with pytest.raises(ConfigError, match="--resume"):

@@ -1,6 +1,8 @@
 import numpy as np
+import pytest
 import torch
 
+from qstar.core.errors import CheckpointError
 from qstar.learn.replay import ReplayBuffer
 from qstar.learn.resnet import PolicyValueNet, ResNetConfig
 from qstar.learn.trainer import loss_terms, train_steps
@@ -46,3 +48,5 @@ def test_replay_ring_and_save_load(tmp_path):
     assert other.count == 6 and np.array_equal(other.z, buf.z)
     other.add(np.zeros((1, 1), np.float32), np.zeros((1, 2), np.float32), np.array([9], np.float32))
     assert other.z[2] == 9  # continues the ring where it stopped
+    with pytest.raises(CheckpointError, match=r"encoded as \(1,\), but the game now encodes \(2,\)"):
+        ReplayBuffer((2,), 2, 4).load(tmp_path / "r.npz")  # a run of an older encoding

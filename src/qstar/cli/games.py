@@ -72,6 +72,8 @@ def _make_train(name: str):
               value_q: Optional[float] = typer.Option(None, help="Weight w of the search's value q in the value "
                                                       "target (1 - w) * z + w * q; 0 = the game's result alone."),
               gating: bool = typer.Option(False, help="Keep the previous net unless the new one wins >= 55%."),
+              final_steps: Optional[int] = typer.Option(None, help="After the last iteration, train a fresh network "
+                                                        "on the final replay buffer for this many steps; 0 = none."),
               seed: int = typer.Option(0, help="Seed: the same seed gives the same run on CPU."),
               threads: Optional[int] = typer.Option(None, help="Torch threads (default: the game's)."),
               run_dir: Optional[Path] = typer.Option(None, help="Run folder (default runs/GAME)."),
@@ -89,7 +91,7 @@ def _make_train(name: str):
                              parallel_games=parallel_games, train_steps=train_steps, eval_games=eval_games,
                              gating=gating or None, seed=seed, threads=threads,
                              random_opening_prob=random_openings, random_opening_moves=opening_moves,
-                             value_q_weight=value_q)
+                             value_q_weight=value_q, final_steps=final_steps)
         spec = training_spec(name)
         run_dir = run_dir or Path("runs") / name
         device = torch_device(device)
@@ -298,7 +300,7 @@ def demo(run_dir: Path = typer.Option(Path("runs/demo"), help="Where the tic-tac
         shutil.rmtree(run_dir)
     _make_train("tictactoe")(iterations=None, games=None, sims=None, parallel_games=None, train_steps=None,
                              eval_games=None, random_openings=None, opening_moves=None, value_q=None, gating=False,
-                             seed=0, threads=None, run_dir=run_dir, resume=False,
+                             final_steps=None, seed=0, threads=None, run_dir=run_dir, resume=False,
                              stop_at_goal=True, executor="local", workers=2, address=None, device="cpu",
                              json_out=False)
     eval_tictactoe(model=run_dir, sims=25, json_out=False)

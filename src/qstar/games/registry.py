@@ -26,12 +26,14 @@ class GameEntry:
     ground_truth: Callable[[Game], Callable[[Evaluator, MCTSConfig], dict]] | None = None
     shipped_model: str | None = None  # file name under qstar/models/
     goal: Callable[[dict], bool] | None = None
+    final_net: Callable[[Game], ResNetConfig] | None = None  # the shape of LoopConfig.final_steps' fresh network
 
 
-def _net(blocks: int, channels: int):
+def _net(blocks: int, channels: int, planes: int | None = None):
+    """A ResNet shape for a game; ``planes``: read only the first planes of the game's encoding."""
     def make(game: Game) -> ResNetConfig:
         c, h, w = game.obs_shape
-        return ResNetConfig(c, h, w, game.num_actions, blocks=blocks, channels=channels)
+        return ResNetConfig(planes or c, h, w, game.num_actions, blocks=blocks, channels=channels)
     return make
 
 
@@ -87,7 +89,8 @@ GAMES: dict[str, GameEntry] = {
         ground_truth=_ttt_truth,
         goal=lambda m: m.get("losses_vs_perfect_policy") == 0 and m.get("losses_vs_perfect_mcts") == 0),
     "connect4": GameEntry(
-        make_game=_c4, net=_net(4, 48),
+        # the loop's network reads the stones only (v3's recipe); the final one also the colour plane
+        make_game=_c4, net=_net(4, 48, planes=2), final_net=_net(4, 48),
         loop=LoopConfig(iterations=40, games_per_iteration=1000, train_steps=300, batch_size=256, lr=2e-3,
                         lr_schedule=((20, 6e-4), (32, 2e-4)),
                         buffer_size=250_000, eval_games=20, eval_simulations=64, threads=1,
@@ -113,7 +116,7 @@ def training_spec(name: str) -> TrainingSpec:
     e = get_game(name)
     game = e.make_game()
     return TrainingSpec(game, e.net(game), e.baselines(game), e.ground_truth(game) if e.ground_truth else None,
-                        e.goal)
+                        e.goal, e.final_net(game) if e.final_net else None)
 
 
 def with_overrides(cfg: LoopConfig, **kw) -> LoopConfig:

@@ -2,7 +2,8 @@
 
 Everything a run produces lives in its run folder:
   config.json, metrics.jsonl, state.json (the commit point of an iteration), model_NNNN.safetensors,
-  latest.safetensors, optimizer_NNNN.pt, replay_NNNN.npz, plots/*.png, summary.md.
+  latest.safetensors, optimizer_NNNN.pt, replay_NNNN.npz, plots/*.png, summary.md; with ``final_steps``,
+  final.safetensors and final.json (its commit point).
 An iteration's files are written first, each atomically; ``state.json`` is written last and names them,
 so a run killed at any moment resumes (``resume=True``) from the last completed iteration, bit for bit.
 """
@@ -52,11 +53,15 @@ class LoopConfig:
     gating_threshold: float = 0.55
     seed: int = 0
     threads: int = 0  # torch threads; 0 = torch's default
+    # after the last iteration: a fresh network (the spec's final_net) trained from scratch on the final replay
+    # buffer for this many steps, at lr, then FINAL_LR_STEPS; it becomes the run's result (0 = none)
+    final_steps: int = 0
 
     def __post_init__(self):
         check(self.iterations >= 1, f"iterations must be >= 1, got {self.iterations}")
         check(self.games_per_iteration >= 1, f"games_per_iteration must be >= 1, got {self.games_per_iteration}")
         check(self.train_steps >= 0, f"train_steps must be >= 0, got {self.train_steps}")
+        check(self.final_steps >= 0, f"final_steps must be >= 0, got {self.final_steps}")
         check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
         check(self.lr > 0, f"lr must be > 0, got {self.lr}")
         check(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")
@@ -86,6 +91,9 @@ class LoopConfig:
         return LoopConfig(**{**d, "selfplay": SelfPlayConfig(**sp)})
 
 
+FINAL_LR_STEPS = ((0.5, 0.3), (0.8, 0.1))  # the final network's lr: x0.3 from half its steps, x0.1 from 80%
+
+
 @dataclass
 class TrainingSpec:
     """What a domain gives the loop: the game, the network shape, baselines, and a ground-truth check.
@@ -98,6 +106,7 @@ class TrainingSpec:
     baselines: dict[str, Callable[[], Player]] = field(default_factory=dict)
     ground_truth: Callable[[Evaluator, MCTSConfig], dict] | None = None
     goal: Callable[[dict], bool] | None = None  # metrics of an iteration -> the ground-truth goal is reached
+    final_net: ResNetConfig | None = None  # the final network's shape (LoopConfig.final_steps; default: net)
 
 
 def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: bool = False,
@@ -118,11 +127,12 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
         saved = json.loads((run_dir / "config.json").read_text())
         if saved["game"] != game.name:
             raise ConfigError(f"{run_dir} is a {saved['game']} run, not {game.name}")
-        cfg = LoopConfig.from_json({**saved["loop"], "iterations": cfg.iterations})
+        cfg = LoopConfig.from_json({**saved["loop"], "iterations": cfg.iterations, "final_steps": cfg.final_steps})
     elif state_path.exists():
         raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --run-dir")
     run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(run_dir / "config.json", {"game": game.name, "net": spec.net.as_dict(), "loop": cfg.to_json()})
+    atomic_write_json(run_dir / "config.json", {"game": game.name, "net": spec.net.as_dict(), "loop": cfg.to_json(),
+                                               "final_net": (spec.final_net or spec.net).as_dict()})
 
     torch.manual_seed(cfg.seed)
     net = PolicyValueNet(spec.net).to(device)
@@ -201,12 +211,49 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
             if stop_at_goal and spec.goal and spec.goal(m):
                 log(f"goal reached at iteration {it}")
                 break
+        final_path = run_dir / "final.json"
+        done = json.loads(final_path.read_text()).get("iteration") if final_path.exists() else None
+        if cfg.final_steps and loop_state["iteration"] == cfg.iterations and done != cfg.iterations:
+            last = _final_network(spec, cfg, run_dir, buffer, rng, cfg.iterations, eval_mcts, device)
+            log(_one_line(last))
     finally:  # also when the run is stopped (Ctrl-C) or fails: the plots show every finished iteration
         executor.close()
         if (run_dir / "metrics.jsonl").exists():
             from qstar.learn.report import write_report
             write_report(run_dir)
     return last
+
+
+def _final_network(spec: TrainingSpec, cfg: LoopConfig, run_dir: Path, buffer: ReplayBuffer, rng, it: int,
+                   eval_mcts: MCTSConfig, device: str) -> dict:
+    """A fresh network of ``spec.final_net`` trained from scratch on the final buffer (the whole run's last
+    positions with the loop's own targets), judged like an iteration; saved as final.safetensors and
+    latest.safetensors, then final.json (the commit point). Its seed and batches follow from the run's, so a
+    run killed during this stage gives the same network when resumed."""
+    game = spec.game
+    torch.manual_seed(cfg.seed + 1)
+    net = PolicyValueNet(spec.final_net or spec.net).to(device)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    bounds = [0] + [int(f * cfg.final_steps) for f, _ in FINAL_LR_STEPS] + [cfg.final_steps]
+    rates = [cfg.lr] + [cfg.lr * x for _, x in FINAL_LR_STEPS]
+    t0 = time.perf_counter()
+    with progress_bar("final network (fresh, on the last buffer)", cfg.final_steps, "steps") as bar:
+        for lo, hi, lr in zip(bounds, bounds[1:], rates):
+            for group in opt.param_groups:
+                group["lr"] = lr
+            losses = train_steps(net, opt, buffer, hi - lo, cfg.batch_size, rng, bar)
+    t_train = time.perf_counter() - t0
+    m = {"iteration": it, "final": True, **losses, "steps": cfg.final_steps, "buffer": buffer.size,
+         "parameters": net.num_parameters(), "seconds_train": round(t_train, 2)}
+    t1 = time.perf_counter()
+    if spec.ground_truth:
+        m.update(spec.ground_truth(NetworkEvaluator(game, net, device=device), eval_mcts))
+    m["seconds_eval"] = round(time.perf_counter() - t1, 2)
+    meta = {"iteration": it, "final": 1, **variant(game)}
+    save_model(run_dir / "final.safetensors", net, game.name, meta)
+    save_model(run_dir / "latest.safetensors", net, game.name, meta)
+    atomic_write_json(run_dir / "final.json", m)
+    return m
 
 
 def _commit_iteration(run_dir: Path, it: int, net, opt, buffer, rng, m: dict, loop_state: dict, game):
@@ -224,8 +271,9 @@ def _commit_iteration(run_dir: Path, it: int, net, opt, buffer, rng, m: dict, lo
 
 
 def _one_line(m: dict) -> str:
-    parts = [f"iter {m['iteration']}", f"loss {m['loss']:.3f} (p {m['policy_loss']:.3f} v {m['value_loss']:.3f})",
-             f"{m['positions_per_second']:.0f} pos/s"]
+    parts = [f"{'final network after iter' if m.get('final') else 'iter'} {m['iteration']}",
+             f"loss {m['loss']:.3f} (p {m['policy_loss']:.3f} v {m['value_loss']:.3f})",
+             *([f"{m['positions_per_second']:.0f} pos/s"] if "positions_per_second" in m else [])]
     if "elo" in m:
         parts.append(f"Elo {m['elo']:+.0f}")
     for k, v in m.items():

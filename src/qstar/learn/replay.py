@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from qstar.core.atomic import atomic_write
+from qstar.core.errors import CheckpointError
 
 
 class ReplayBuffer:
@@ -40,6 +41,9 @@ class ReplayBuffer:
 
     def load(self, path: str | Path) -> None:
         with np.load(path) as d:
+            if d["obs"].shape[1:] != self.obs.shape[1:]:
+                raise CheckpointError(f"{path} holds positions encoded as {d['obs'].shape[1:]}, but the game now "
+                                      f"encodes {self.obs.shape[1:]}: the run was made by an older qstar")
             n = len(d["z"])
             self.obs[:n], self.pi[:n], self.z[:n] = d["obs"], d["pi"], d["z"]
             self.count = int(d["count"])

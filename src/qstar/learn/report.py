@@ -80,6 +80,11 @@ def write_report(run_dir: str | Path) -> Path:
         elif isinstance(v, float):
             v = f"{v:.4g}"
         lines.append(f"| {k} | {v} |")
+    if (run_dir / "final.json").exists():
+        final = json.loads((run_dir / "final.json").read_text())
+        lines += ["", f"## Final network: fresh, {final['steps']} steps on the last buffer (`final.safetensors`, "
+                  "now `latest.safetensors`)", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {f'{v:.4g}' if isinstance(v, float) else v} |" for k, v in final.items()]
     lines += ["", "## Plots", ""] + [f"![{m}](plots/{m})" for m in made]
     lines += ["", "## Config", "", "```json", json.dumps(cfg, indent=2), "```", ""]
     return atomic_write_text(run_dir / "summary.md", "\n".join(lines))

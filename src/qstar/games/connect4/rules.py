@@ -61,7 +61,7 @@ class Connect4:
 
     name = "connect4"
     num_actions = COLS
-    obs_shape = (2, ROWS, COLS)
+    obs_shape = (3, ROWS, COLS)
 
     def initial_state(self) -> C4State:
         return C4State(0, 0, 0, False)
@@ -97,11 +97,17 @@ class Connect4:
         return s.current + s.mask  # unique per position (Pons)
 
     def encode(self, states: Sequence[C4State]) -> np.ndarray:
-        """[B, 2, 6, 7]: plane 0 the stones of the player to move, plane 1 the opponent's; row 0 at the bottom."""
+        """[B, 3, 6, 7]: plane 0 the stones of the player to move, plane 1 the opponent's (row 0 at the bottom),
+        plane 2 all ones when the player to move moved first (AlphaGo Zero's colour plane: who owns the odd rows'
+        threats decides many endgames, and a few convolutions cannot count stones to find it out). A network
+        with two input planes (the self-play loop's, and v1-v3) reads only the stones."""
         n = len(states)
         raw = b"".join(s.current.to_bytes(8, "little") + s.opponent.to_bytes(8, "little") for s in states)
         bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little").reshape(n, 2, 64)
-        return bits[:, :, _CELL_BIT].astype(np.float32)
+        out = np.empty((n, 3, ROWS, COLS), np.float32)
+        out[:, :2] = bits[:, :, _CELL_BIT]
+        out[:, 2] = np.array([s.moves % 2 == 0 for s in states], np.float32)[:, None, None]
+        return out
 
     def symmetries(self, obs: np.ndarray, policy: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         return [(obs, policy), (obs[..., ::-1].copy(), policy[::-1].copy())]
