@@ -78,6 +78,26 @@ def test_first_step_choices_are_every_legal_first_step_labelled_by_the_solver(ca
             assert target == ([(line.partition(" =")[0] + " =", True)] if calculator else [(line + "\n", True)])
 
 
+def test_choices_further_down_follow_solvable_steps_and_are_labelled_by_the_solver():
+    g = Game24()
+    problems = g.problems("train")[:4]
+    choices = first_step_choices(g, problems, True, depth=3, per_state=2, seed=1)
+    by_depth = {}
+    for prompt, alts in choices:
+        state = g.initial_state(next(p for p in problems if prompt.startswith(g.prompt(p))))
+        lines = prompt.split("\n")[1:-1]  # the steps written after the prompt's first line
+        for line in lines:  # each written step keeps 24 reachable
+            state = g.apply(state, line)[0]
+            assert g.state_solvable(state)
+        by_depth[len(lines)] = by_depth.get(len(lines), 0) + 1
+        legal = list(g.moves(state))
+        assert [good for _, good in alts] == [g.state_solvable(nxt) for _, nxt in legal]
+        assert any(good for _, good in alts)
+    followed = sum(min(2, sum(good for _, good in alts)) for prompt, alts in choices if prompt.count("\n") == 1)
+    assert by_depth[0] == 4 and by_depth[1] == followed > 4 and by_depth[2] > by_depth[1]  # up to two per choice
+    assert choices == first_step_choices(g, problems, True, depth=3, per_state=2, seed=1)  # seeded
+
+
 # On a CUDA device (skipped where torch sees none: this project's CI machine has none; run them on a GPU machine).
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
 

@@ -65,7 +65,7 @@ class PolicyValueNet(nn.Module):
                                       nn.Linear(cfg.value_hidden, 1))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if x.shape[1] > self.cfg.in_channels:  # a network with fewer input planes than the game encodes reads the first
+        if x.shape[1] > self.cfg.in_channels:  # a network with fewer planes than the game encodes reads the first
             x = x[:, :self.cfg.in_channels]
         h = self.blocks(self.stem(x))  # (B, c, H, W)
         logits = self.policy_fc(self.policy_conv(h).flatten(1))  # (B, A)
