@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qstar.core.atomic import atomic_write
+from qstar.games.connect4 import Connect4
+from qstar.learn.replay import ReplayBuffer
 
 
 def main() -> None:
@@ -22,18 +23,16 @@ def main() -> None:
     it = json.loads((run / "state.json").read_text())["iteration"]
     path = run / f"replay_{it:04d}.npz"
     with np.load(path) as d:
-        obs, pi, z, count = d["obs"], d["pi"], d["z"], d["count"]
+        obs, pi, z, count = d["obs"], d["pi"], d["z"], int(d["count"])
     if obs.shape[1] == 3:
         print(f"{path} already has the colour plane")
         return
+    game = Connect4()
+    buf = ReplayBuffer(game.obs_shape, game.num_actions, len(z))  # the run's own format, written by its own code
     first = obs[:, 0].sum((1, 2)) == obs[:, 1].sum((1, 2))
-    obs = np.concatenate([obs, np.broadcast_to(first[:, None, None, None], (len(obs), 1, 6, 7))], 1).astype(np.float32)
-
-    def write(p: Path) -> None:
-        with open(p, "wb") as f:
-            np.savez(f, obs=obs, pi=pi, z=z, count=count)
-
-    atomic_write(path, write)
+    buf.obs[:, :2], buf.obs[:, 2] = obs, first[:, None, None]
+    buf.pi[:], buf.z[:], buf.count, buf.size = pi, z, count, len(z)
+    buf.save(path)
     print(f"{path}: {len(z)} positions, {int(first.sum())} with the first player to move")
 
 

@@ -31,6 +31,18 @@ def _plot(path: Path, title: str, xs, series: dict[str, list], ylabel: str, erro
     plt.close(fig)
 
 
+def _metric_table(m: dict) -> list[str]:
+    """A metrics line as Markdown table rows: matches as score and Elo, floats to 4 significant digits."""
+    lines = ["| metric | value |", "|---|---|"]
+    for k, v in m.items():
+        if isinstance(v, dict):
+            v = f"score {v['score']:.3f} (+{v['wins']} ={v['draws']} -{v['losses']}), Elo {v['elo']:+.0f} {v['elo_ci95']}"
+        elif isinstance(v, float):
+            v = f"{v:.4g}"
+        lines.append(f"| {k} | {v} |")
+    return lines
+
+
 def write_report(run_dir: str | Path) -> Path:
     run_dir = Path(run_dir)
     rows = read_jsonl(run_dir / "metrics.jsonl")
@@ -73,18 +85,11 @@ def write_report(run_dir: str | Path) -> Path:
              f"- self-play games: {sum(r['games'] for r in rows)}, positions: {sum(r['positions'] for r in rows)}",
              f"- wall time: {sum(r['seconds_selfplay'] + r['seconds_train'] + r['seconds_eval'] for r in rows):.0f} s "
              f"(self-play {sum(r['seconds_selfplay'] for r in rows):.0f} s)",
-             "- latest network: `latest.safetensors`", "", "## Last iteration", "", "| metric | value |", "|---|---|"]
-    for k, v in last.items():
-        if isinstance(v, dict):
-            v = f"score {v['score']:.3f} (+{v['wins']} ={v['draws']} -{v['losses']}), Elo {v['elo']:+.0f} {v['elo_ci95']}"
-        elif isinstance(v, float):
-            v = f"{v:.4g}"
-        lines.append(f"| {k} | {v} |")
+             "- latest network: `latest.safetensors`", "", "## Last iteration", "", *_metric_table(last)]
     if (run_dir / "final.json").exists():
         final = json.loads((run_dir / "final.json").read_text())
         lines += ["", f"## Final network: fresh, {final['steps']} steps on the last buffer (`final.safetensors`, "
-                  "now `latest.safetensors`)", "", "| metric | value |", "|---|---|"]
-        lines += [f"| {k} | {f'{v:.4g}' if isinstance(v, float) else v} |" for k, v in final.items()]
+                  "now `latest.safetensors`)", "", *_metric_table(final)]
     lines += ["", "## Plots", ""] + [f"![{m}](plots/{m})" for m in made]
     lines += ["", "## Config", "", "```json", json.dumps(cfg, indent=2), "```", ""]
     return atomic_write_text(run_dir / "summary.md", "\n".join(lines))
