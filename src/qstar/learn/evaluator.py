@@ -67,28 +67,22 @@ class NetworkEvaluator:
     def __call__(self, states: Sequence) -> Evaluation:
         if not self.cache_size:
             return Evaluation(*self.forward(states))
-        cache = self.cache
-        keys = [self.game.key(s) for s in states]
-        found = [cache.get(k) for k in keys]
+        cache, A = self.cache, self.game.num_actions
+        keys = list(map(self.game.key, states))
+        found = list(map(cache.get, keys))  # each cached result one row: the priors, then the value
+        out = np.empty((len(states), A + 1), np.float32)
         hits = [i for i, f in enumerate(found) if f is not None]
-        todo: dict = {}  # key -> rows of the batch that need it (a position can come twice in one batch)
-        for i, (k, f) in enumerate(zip(keys, found)):
-            if f is None:
-                todo.setdefault(k, []).append(i)
-        priors = np.empty((len(states), self.game.num_actions), np.float32)
-        values = np.empty(len(states), np.float32)
         if hits:
-            priors[hits] = [found[i][0] for i in hits]
-            values[hits] = [found[i][1] for i in hits]
+            out[hits] = [found[i] for i in hits]
             self.cache_hits += len(hits)
-        if todo:
-            p, v = self.forward([states[rows[0]] for rows in todo.values()])
-            first = np.array([rows[0] for rows in todo.values()])
-            priors[first], values[first] = p, v
-            for j, (k, rows) in enumerate(todo.items()):
-                cache[k] = (p[j], v[j])
-                if len(rows) > 1:
-                    priors[rows[1:]], values[rows[1:]] = p[j], v[j]
+        if len(hits) < len(states):
+            miss = [i for i, f in enumerate(found) if f is None]
+            first = dict(zip([keys[i] for i in miss], miss))  # one row per position (a batch can hold one twice)
+            p, v = self.forward([states[i] for i in first.values()])
+            rows = np.concatenate([p, v[:, None]], axis=1)
+            at = {k: j for j, k in enumerate(first)}
+            out[miss] = rows[[at[keys[i]] for i in miss]]
+            cache.update(zip(first, rows))
             while len(cache) > self.cache_size:
                 cache.popitem(last=False)
-        return Evaluation(priors, values)
+        return Evaluation(np.ascontiguousarray(out[:, :A]), np.ascontiguousarray(out[:, A]))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from qstar.core.collector import frozen_heap
 from qstar.core.errors import check
 from qstar.core.evaluator import Evaluator
 from qstar.core.game import Game, random_action
@@ -74,39 +75,40 @@ def play_games(game: Game, evaluator: Evaluator, cfg: SelfPlayConfig, n_games: i
 
     while len(live) < min(cfg.parallel_games, n_games):
         live.append(start())
-    while live:
-        pcr = cfg.fast_simulations > 0
-        full = [(not pcr) or rng.random() < cfg.full_search_prob for _ in live]
-        sims = [cfg.mcts.num_simulations if f else cfg.fast_simulations for f in full]
-        run_mcts([g["tree"] for g in live], evaluator, cfg.mcts, rng, add_noise=True, num_simulations=sims)
-        still = []
-        for g, f in zip(live, full):
-            tree: Tree = g["tree"]
-            state = tree.root_state
-            visits = tree.visit_counts()
-            if f:
-                g["states"].append(state)
-                g["pis"].append(visits / visits.sum())
-                g["players"].append(game.to_play(state))
-                g["qs"].append(tree.root_value())
-            temp = 1.0 if len(g["moves"]) < cfg.temperature_moves else 0.0
-            a = choose_action(visits, temp, rng)
-            g["moves"].append(a)
-            if cfg.reuse_tree:
-                tree.advance(a)
-            else:
-                g["tree"] = tree = Tree(game, game.next_state(state, a), forest=forest)
-            final = tree.root_state
-            if game.is_terminal(final):
-                records.append(_finish(game, g, final))
-                progress(1)
-                if started < n_games:
-                    still.append(start())
-            else:
-                still.append(g)
-        live = still
-        if forest.size > forest.capacity // 2:
-            forest.compact([g["tree"] for g in live])
+    with frozen_heap():
+        while live:
+            pcr = cfg.fast_simulations > 0
+            full = [(not pcr) or rng.random() < cfg.full_search_prob for _ in live]
+            sims = [cfg.mcts.num_simulations if f else cfg.fast_simulations for f in full]
+            run_mcts([g["tree"] for g in live], evaluator, cfg.mcts, rng, add_noise=True, num_simulations=sims)
+            still = []
+            for g, f in zip(live, full):
+                tree: Tree = g["tree"]
+                state = tree.root_state
+                visits = tree.visit_counts()
+                if f:
+                    g["states"].append(state)
+                    g["pis"].append(visits / visits.sum())
+                    g["players"].append(game.to_play(state))
+                    g["qs"].append(tree.root_value())
+                temp = 1.0 if len(g["moves"]) < cfg.temperature_moves else 0.0
+                a = choose_action(visits, temp, rng)
+                g["moves"].append(a)
+                if cfg.reuse_tree:
+                    tree.advance(a)
+                else:
+                    g["tree"] = tree = Tree(game, game.next_state(state, a), forest=forest)
+                final = tree.root_state
+                if game.is_terminal(final):
+                    records.append(_finish(game, g, final))
+                    progress(1)
+                    if started < n_games:
+                        still.append(start())
+                else:
+                    still.append(g)
+            live = still
+            if forest.size > forest.capacity // 2:
+                forest.compact([g["tree"] for g in live])
     return records
 
 

@@ -116,8 +116,7 @@ def _select(f: Forest, roots: np.ndarray, cfg: MCTSConfig) -> tuple[np.ndarray, 
         child = np.where(inner, f.children[nodes, a], nodes)
         new = child < 0
         if new.any():  # first visit: create the children (may grow the forest's arrays)
-            for j in new.nonzero()[0]:
-                child[j] = f.child(int(nodes[j]), int(a[j]))
+            child[new] = f.add_children(nodes[new], a[new])
         levels.append((nodes, a, inner))
         nodes = child
     if not levels:

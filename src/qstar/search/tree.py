@@ -70,6 +70,27 @@ class Forest:
             self.value[i] = g.terminal_value(state)
         return i
 
+    def add_children(self, nodes: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """Create the children of the edges (``nodes`` [K], ``actions`` [K]), none created yet and no edge twice;
+        returns their ids [K]. ``child`` for many edges at once: one pass of the rules per edge, and the new
+        nodes' arrays written together."""
+        k = len(nodes)
+        while self.size + k > self.capacity:
+            self._resize(2 * self.capacity)
+        g, states = self.game, self.states
+        step = g.next_state
+        new = [step(states[n], a) for n, a in zip(nodes.tolist(), actions.tolist())]
+        ids = np.arange(self.size, self.size + k)
+        states.extend(new)
+        self.size += k
+        self.to_play[ids] = [g.to_play(s) for s in new]
+        ends = [i for i, s in enumerate(new) if g.is_terminal(s)]
+        if ends:
+            self.terminal[ids[ends]] = True
+            self.value[ids[ends]] = [g.terminal_value(new[i]) for i in ends]
+        self.children[nodes, actions] = ids
+        return ids
+
     def child(self, node: int, action: int) -> int:
         """The child of ``node`` by ``action``, created on first use."""
         c = self.children[node, action]

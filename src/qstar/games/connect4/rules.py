@@ -6,8 +6,7 @@ A state holds the stones of the player to move and the mask of all stones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -44,8 +43,9 @@ def has_four(pos: int) -> bool:
     return False
 
 
-@dataclass(frozen=True, slots=True)
-class C4State:
+class C4State(NamedTuple):
+    """Immutable, and a tuple of ints: the cyclic garbage collector stops tracking it after one pass, so the
+    hundreds of thousands of states a self-play search creates do not slow its full collections."""
     current: int  # stones of the player to move
     mask: int  # all stones
     moves: int  # stones on the board
