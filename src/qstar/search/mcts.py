@@ -6,11 +6,11 @@ One tree and one leaf per step is the slow path (one position per network call) 
 ``qstar bench`` compares against.
 
 Trees that share a ``Forest`` are searched in lockstep: the k-th leaf of every tree is selected
-together, one tree level at a time, so a whole level costs a few NumPy operations over all trees
-instead of a Python loop per node (per tree the order of selections, and so the virtual losses each
-selection sees, is exactly that of searching the trees one after another). Expansion and backup are
-vectorised the same way. The forest stores each edge's Q and each node's PUCT factor C and refreshes them
-where a backup or a virtual loss changes N or W, so a level computes only Q + C * P / (1 + N). A forest
+together (per tree the order of selections, and so the virtual losses each selection sees, is exactly that
+of searching the trees one after another). The walks of a round and the edge updates of virtual loss and
+backup run in compiled loops over the forest's arrays (``qstar.search.kernels``); creating the children
+walked into and expanding the leaves are batched across the trees. The forest stores each edge's Q and each
+node's PUCT factor C, refreshed where N or W change, so a walk computes only Q + C * P / (1 + N). A forest
 holding a single tree is searched node by node in plain Python instead (same arithmetic, same choices).
 
 The search is a function of its inputs: ``run_mcts(trees, evaluator, config, rng, add_noise)``.
@@ -26,6 +26,7 @@ import numpy as np
 
 from qstar.core.errors import check
 from qstar.core.evaluator import Evaluator
+from qstar.search.kernels import puct_walks, update_edges
 from qstar.search.tree import Forest, Tree
 
 
@@ -53,13 +54,6 @@ def _exploration(total: np.ndarray, cfg: MCTSConfig) -> np.ndarray:
     return (np.log((1.0 + cfg.c_puct_base + total) / cfg.c_puct_base) + cfg.c_puct_init) * np.sqrt(np.maximum(total, 1.0))
 
 
-def _refresh(f: Forest, node: np.ndarray, action: np.ndarray, cfg: MCTSConfig) -> None:
-    """Recompute Q (W/N, or FPU while N = 0) on edges and C on their nodes after their N or W changed."""
-    n, w = f.N[node, action], f.W[node, action]
-    f.Q[node, action] = np.where(n > 0, w / np.where(n > 0, n, 1.0), f.value[node] - cfg.fpu_reduction)
-    f.C[node] = _exploration(f.Nsum[node], cfg)
-
-
 def _sync(f: Forest, cfg: MCTSConfig) -> None:
     """Make Q and C of the whole forest follow ``cfg``'s constants if they were computed with others."""
     key = (cfg.c_puct_init, cfg.c_puct_base, cfg.fpu_reduction)
@@ -71,13 +65,6 @@ def _sync(f: Forest, cfg: MCTSConfig) -> None:
     f.Q[:k] = np.where(f.legal[:k], np.where(n > 0, w / np.where(n > 0, n, 1.0), fpu), -np.inf)
     f.C[:k] = _exploration(f.Nsum[:k], cfg)
     f.derived_for = key
-
-
-def puct_actions(f: Forest, nodes: np.ndarray) -> np.ndarray:
-    """[K] argmax over a of Q(a) + C * P(a) / (1 + N(a)) for each of ``nodes`` [K]: PUCT, with
-    C = c(N) * sqrt(N) and Q = -inf on illegal moves kept up to date in the forest. Ties go to the lowest a."""
-    s = f.stats[nodes, :3]  # (K, 3, A): N, Q, P
-    return (s[:, 1] + f.C[nodes][:, None] * s[:, 2] / (1.0 + s[:, 0])).argmax(axis=1)
 
 
 @dataclass
@@ -103,49 +90,37 @@ class _Paths:
 
 
 def _select(f: Forest, roots: np.ndarray, cfg: MCTSConfig) -> tuple[np.ndarray, _Paths]:
-    """One walk from each of ``roots`` [K] (distinct trees) down to a leaf, all walks a level at a time.
-    Applies no virtual loss: a walk never comes back to a node it left, so its own virtual loss could not
-    change its choices; the caller applies it to the walks it keeps. Returns the leaves [K] and paths."""
-    nodes = roots
-    levels = []
-    while True:
-        inner = f.expanded[nodes]  # walks still going (a leaf is unexpanded: new, pending or terminal)
-        if not inner.any():
-            break
-        a = puct_actions(f, nodes)
-        child = np.where(inner, f.children[nodes, a], nodes)
-        new = child < 0
-        if new.any():  # first visit: create the children (may grow the forest's arrays)
-            child[new] = f.add_children(nodes[new], a[new])
-        levels.append((nodes, a, inner))
-        nodes = child
-    if not levels:
-        return nodes, _Paths.concat([], [])
-    node, action, inner = (np.array(x) for x in zip(*levels))  # (depth, K)
-    depth, leaf = inner.nonzero()
-    return nodes, _Paths(node[depth, leaf], action[depth, leaf], leaf)
+    """One walk from each of ``roots`` [K] (distinct trees) down to a leaf (``puct_walks``, compiled), creating
+    the children walked into for the first time. Applies no virtual loss: a walk never comes back to a node it
+    left, so its own virtual loss could not change its choices; the caller applies it to the walks it keeps.
+    Returns the leaves [K] and paths."""
+    leaves, node, action, walk, last = puct_walks(f.stats, f.C, f.children, f.expanded, roots)
+    new = np.flatnonzero(leaves < 0)
+    if len(new):  # first visit: create the children (may grow the forest's arrays)
+        e = last[new]
+        leaves[new] = f.add_children(node[e], action[e])
+    return leaves, _Paths(node, action, walk)
 
 
-def _add_virtual_loss(f: Forest, p: _Paths, cfg: MCTSConfig) -> None:
-    """Paths of distinct trees: no edge appears twice, so plain fancy indexing adds them all."""
-    vl = cfg.virtual_loss
-    f.N[p.node, p.action] += vl
-    f.Nsum[p.node] += vl
-    f.W[p.node, p.action] -= vl
-    _refresh(f, p.node, p.action, cfg)
+def _update(f: Forest, leaves: np.ndarray, p: _Paths, values: np.ndarray, dn: float, dw: float,
+            cfg: MCTSConfig) -> None:
+    """N += dn and W += (leaf value, from the edge's side) + dw on every edge of ``p``, Q and C refreshed
+    (``update_edges``, compiled)."""
+    update_edges(f.stats, f.Nsum, f.C, f.value, f.to_play, p.node, p.action, p.leaf, leaves,
+                 np.asarray(values, np.float64), dn, dw, cfg.fpu_reduction, cfg.c_puct_init, cfg.c_puct_base)
+
+
+def _add_virtual_loss(f: Forest, leaves: np.ndarray, p: _Paths, cfg: MCTSConfig) -> None:
+    """N += vl, W -= vl on every edge of the paths."""
+    _update(f, leaves, p, np.zeros(len(leaves)), cfg.virtual_loss, -cfg.virtual_loss, cfg)
 
 
 def _backup(f: Forest, leaves: np.ndarray, p: _Paths, values: np.ndarray, vl: float, cfg: MCTSConfig) -> None:
     """``values`` [L] are for the player to move at each leaf; on each edge of its path the value is
     flipped when the player at the edge's node is not the leaf's (two players take turns, or one plays
     alone). ``vl`` is the virtual loss the paths carry, undone here. Edges may repeat (several leaves of
-    one tree): np.add.at accumulates every one."""
-    v = values.astype(np.float64)[p.leaf]
-    same = f.to_play[p.node] == f.to_play[leaves[p.leaf]]
-    np.add.at(f.N, (p.node, p.action), 1.0 - vl)
-    np.add.at(f.Nsum, p.node, 1.0 - vl)
-    np.add.at(f.W, (p.node, p.action), np.where(same, v, -v) + vl)
-    _refresh(f, p.node, p.action, cfg)
+    one tree): every one is added."""
+    _update(f, leaves, p, values, 1.0 - vl, vl, cfg)
 
 
 def _expand(f: Forest, nodes: np.ndarray, priors: np.ndarray, values: np.ndarray, cfg: MCTSConfig) -> None:
@@ -210,7 +185,7 @@ def _select_step(f: Forest, roots: np.ndarray, remaining: np.ndarray, cfg: MCTSC
         new = ~done & ~clash
         if new.any():
             kept = paths.take(new)
-            _add_virtual_loss(f, kept, cfg)
+            _add_virtual_loss(f, leaves[new], kept, cfg)
             f.pending[leaves[new]] = True
             out_leaves.append(leaves[new])
             out_paths.append(kept)
@@ -229,7 +204,7 @@ def _select_step(f: Forest, roots: np.ndarray, remaining: np.ndarray, cfg: MCTSC
 # same stored Q, P, N, C, so the same choices (tests/search/test_mcts.py).
 
 def _update_edge(f: Forest, x: int, a: int, dn: float, dw: float, cfg: MCTSConfig) -> None:
-    """N += dn and W += dw on edge (x, a), Nsum += dn on x, then Q and C refreshed as ``_refresh`` does."""
+    """N += dn and W += dw on edge (x, a), Nsum += dn on x, then Q and C refreshed as ``update_edges`` does."""
     stats = f.stats
     n = stats[x, 0, a] + dn
     w = stats[x, 3, a] + dw
