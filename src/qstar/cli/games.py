@@ -40,6 +40,8 @@ def _threads(n: int) -> None:
 
 EXECUTOR_HELP = "Where self-play runs: local or ray."
 WORKERS_HELP = "Ray actors (with --executor ray)."
+FINAL_STEPS_HELP = ("After the last iteration, train a fresh network on the final replay buffer for this many steps; "
+                    "0 = none. With --resume, adds the stage to a finished run.")
 ADDRESS_HELP = "Ray cluster to join (with --executor ray), e.g. auto after `ray start --head`; default: a local Ray."
 
 
@@ -72,8 +74,7 @@ def _make_train(name: str):
               value_q: Optional[float] = typer.Option(None, help="Weight w of the search's value q in the value "
                                                       "target (1 - w) * z + w * q; 0 = the game's result alone."),
               gating: bool = typer.Option(False, help="Keep the previous net unless the new one wins >= 55%."),
-              final_steps: Optional[int] = typer.Option(None, help="After the last iteration, train a fresh network "
-                                                        "on the final replay buffer for this many steps; 0 = none."),
+              final_steps: Optional[int] = typer.Option(None, help=FINAL_STEPS_HELP),
               seed: int = typer.Option(0, help="Seed: the same seed gives the same run on CPU."),
               threads: Optional[int] = typer.Option(None, help="Torch threads (default: the game's)."),
               run_dir: Optional[Path] = typer.Option(None, help="Run folder (default runs/GAME)."),

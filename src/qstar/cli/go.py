@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from qstar.cli.app import JSON_HELP, TRAIN_DEVICE_HELP, app, bench_app, eval_app, torch_device, train_app
-from qstar.cli.games import ADDRESS_HELP, EXECUTOR_HELP, WORKERS_HELP
+from qstar.cli.games import ADDRESS_HELP, EXECUTOR_HELP, FINAL_STEPS_HELP, WORKERS_HELP
 from qstar.core.errors import ConfigError
 
 
@@ -149,6 +149,7 @@ def train_go(size: int = typer.Option(9, help="Board size (7 for quick runs)."),
              pass_rule: str = typer.Option("any", help="any: a pass is always legal; settled: only when every legal "
                                                        "point fills one's own eye (kept for --resume)."),
              lr: Optional[float] = typer.Option(None, help="Learning rate."),
+             final_steps: Optional[int] = typer.Option(None, help=FINAL_STEPS_HELP),
              threads: int = typer.Option(2, help="torch threads."),
              resume: bool = typer.Option(False, help="Continue the run in --run-dir."),
              executor: str = typer.Option("local", help=EXECUTOR_HELP),
@@ -172,7 +173,7 @@ def train_go(size: int = typer.Option(9, help="Board size (7 for quick runs)."),
     sp = replace(sp, mcts=replace(sp.mcts, num_simulations=n), fast_simulations=fast,
                  full_search_prob=sp.full_search_prob if full_prob is None else full_prob)
     overrides = {"iterations": iterations, "games_per_iteration": games, "train_steps": train_steps,
-                 "eval_games": eval_games, "eval_simulations": eval_sims, "lr": lr}
+                 "eval_games": eval_games, "eval_simulations": eval_sims, "lr": lr, "final_steps": final_steps}
     loop = replace(loop, selfplay=sp, threads=threads, **{k: v for k, v in overrides.items() if v is not None})
     device = torch_device(device)
     ex = make_executor(executor, spec, loop, workers, address)  # a wrong --executor fails before the run folder is made

@@ -130,6 +130,11 @@ def test_train_go_resume_keeps_the_runs_shape(tmp_path, capsys):
     assert main(base + ["--iterations", "3", "--resume", "--pass-rule", "any"]) == 0  # 'any' is the default: kept
     assert main(base + ["--iterations", "3", "--pass-rule", "sometimes"]) == 2
     assert "pass rule must be one of any, settled" in capsys.readouterr().err
+    # the final-network stage added to the finished run: a fresh network of the run's shape, now latest
+    assert main(base + ["--iterations", "3", "--resume", "--final-steps", "2"]) == 0
+    final = json.loads((rd / "final.json").read_text())
+    assert final["steps"] == 2 and (rd / "final.safetensors").exists()
+    assert read_metadata(rd / "latest.safetensors")["pass_rule"] == "settled"
 
 
 def test_settled_pass_rule_waits_until_only_own_eyes_are_left():
