@@ -1,9 +1,12 @@
-"""The shipped 9x9 network: it loads, it is what `qstar gtp` plays by default on 9x9, and it answers genmove
-with a legal move quickly. `--model none` (and board sizes without a shipped network) give the playout engine."""
+"""The shipped 9x9 and 7x7 networks: they load, they are what `qstar gtp` plays by default on their board sizes, and
+they answer genmove with a legal move quickly. `--model none` (and board sizes without a shipped network) give the
+playout engine."""
 
 import subprocess
 import sys
 import time
+
+import pytest
 
 from qstar.games.go.gtp import GtpEngine
 from qstar.games.go.player import SearchConfig, make_mover, resolve_model, shipped_model
@@ -16,14 +19,16 @@ def default_engine(sims: int = 32, size: int = 9) -> GtpEngine:
     return GtpEngine(lambda s, k: make_mover(s, k, cfg, resolve_model(None, s)), size=size)
 
 
-def test_shipped_network_loads_and_is_small():
-    from qstar.learn.checkpoint import load_model
-    path = shipped_model(9)
-    assert path is not None, "qstar/models/go9.safetensors is missing"
+@pytest.mark.parametrize("size", [9, 7])
+def test_shipped_network_loads_and_is_small(size):
+    from qstar.learn.checkpoint import load_model, read_metadata
+    path = shipped_model(size)
+    assert path is not None, f"qstar/models/go{size}.safetensors is missing"
     assert path.stat().st_size < 5_000_000
-    net = load_model(path, game_name="go9")
-    assert net.cfg.height == net.cfg.width == 9 and net.cfg.num_actions == 82
+    net = load_model(path, game_name=f"go{size}")
+    assert net.cfg.height == net.cfg.width == size and net.cfg.num_actions == size * size + 1
     assert net.num_parameters() < 1_000_000
+    assert read_metadata(path)["pass_rule"] == "settled"  # both learned on games played out
 
 
 def test_default_engine_plays_the_shipped_network_legal_moves_quickly():
@@ -40,8 +45,11 @@ def test_default_engine_plays_the_shipped_network_legal_moves_quickly():
     if move != "pass":
         assert gtp_to_point(move, 9) not in {gtp_to_point(m, 9) for m in ("E5", "C3", "G7")}
         assert engine.handle("play b " + move).startswith("? ")  # the engine's move was played: the point is taken
-    # no 7x7 network is shipped: the engine falls back to playouts and says so
     assert engine.handle("boardsize 7") == "=\n\n"
+    assert engine.handle("version").endswith("(mcts-net:go7.safetensors)\n\n")
+    assert engine.handle("genmove b").startswith("= ")
+    # no 5x5 network is shipped: the engine falls back to playouts and says so
+    assert engine.handle("boardsize 5") == "=\n\n"
     assert engine.handle("version").endswith("(mcts-playouts)\n\n")
     assert engine.handle("boardsize 9") == "=\n\n"
     assert engine.handle("version").endswith("(mcts-net:go9.safetensors)\n\n")
@@ -49,7 +57,7 @@ def test_default_engine_plays_the_shipped_network_legal_moves_quickly():
 
 def test_model_none_is_the_playout_engine():
     assert resolve_model("none", 9) is None
-    assert resolve_model(None, 7) is None
+    assert resolve_model(None, 5) is None
     cfg = SearchConfig(simulations=8)
     engine = GtpEngine(lambda s, k: make_mover(s, k, cfg, resolve_model("none", s)), size=9)
     assert engine.handle("version").endswith("(mcts-playouts)\n\n")
