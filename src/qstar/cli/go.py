@@ -24,7 +24,8 @@ PASS_HELP = ("any: the engine may pass at any time; settled: only when every leg
 
 
 MODEL_HELP = ("Network checkpoint (.safetensors) trained for Go on this board size. Default: the network shipped "
-              "for the board size (go9.safetensors on 9x9, go7.safetensors on 7x7), else MCTS with random playouts; 'none': always playouts.")
+              "for the board size (go9.safetensors on 9x9, go7.safetensors on 7x7), else MCTS with random playouts; "
+              "'none': always playouts.")
 
 
 @app.command("gtp")

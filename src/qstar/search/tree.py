@@ -58,36 +58,29 @@ class Forest:
         return len(self.value)
 
     def add_node(self, state: Any) -> int:
-        if self.size == self.capacity:
+        return int(self.add_nodes([state])[0])
+
+    def add_nodes(self, states: list) -> np.ndarray:
+        """New unexpanded nodes for ``states``, terminal ones valued by the rules; returns their ids."""
+        k = len(states)
+        while self.size + k > self.capacity:
             self._resize(2 * self.capacity)
-        i = self.size
-        self.size += 1
-        self.states.append(state)
         g = self.game
-        self.to_play[i] = g.to_play(state)
-        if g.is_terminal(state):
-            self.terminal[i] = True
-            self.value[i] = g.terminal_value(state)
-        return i
+        ids = np.arange(self.size, self.size + k)
+        self.states.extend(states)
+        self.size += k
+        self.to_play[ids] = [g.to_play(s) for s in states]
+        ends = [i for i, s in enumerate(states) if g.is_terminal(s)]
+        if ends:
+            self.terminal[ids[ends]] = True
+            self.value[ids[ends]] = [g.terminal_value(states[i]) for i in ends]
+        return ids
 
     def add_children(self, nodes: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """Create the children of the edges (``nodes`` [K], ``actions`` [K]), none created yet and no edge twice;
-        returns their ids [K]. ``child`` for many edges at once: one pass of the rules per edge, and the new
-        nodes' arrays written together."""
-        k = len(nodes)
-        while self.size + k > self.capacity:
-            self._resize(2 * self.capacity)
-        g, states = self.game, self.states
-        step = g.next_state
-        new = [step(states[n], a) for n, a in zip(nodes.tolist(), actions.tolist())]
-        ids = np.arange(self.size, self.size + k)
-        states.extend(new)
-        self.size += k
-        self.to_play[ids] = [g.to_play(s) for s in new]
-        ends = [i for i, s in enumerate(new) if g.is_terminal(s)]
-        if ends:
-            self.terminal[ids[ends]] = True
-            self.value[ids[ends]] = [g.terminal_value(new[i]) for i in ends]
+        returns their ids [K]: ``child`` for many edges at once."""
+        step, states = self.game.next_state, self.states
+        ids = self.add_nodes([step(states[n], a) for n, a in zip(nodes.tolist(), actions.tolist())])
         self.children[nodes, actions] = ids
         return ids
 
