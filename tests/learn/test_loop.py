@@ -81,6 +81,24 @@ def test_final_network_is_fresh_trained_on_the_last_buffer_and_resumes_the_same(
         LoopConfig(final_steps=-1)
 
 
+def test_init_starts_from_a_checkpoint_and_refuses_another_shape(tmp_path):
+    """TrainingSpec.init: iteration 0 is the given network, not a random one; a network of another shape is refused."""
+    import dataclasses
+    a = tmp_path / "a"
+    run_loop(spec(), tiny(1), a, log=lambda s: None)
+    start = a / "model_0001.safetensors"
+    b = tmp_path / "b"
+    run_loop(dataclasses.replace(spec(), init=start), tiny(1), b, log=lambda s: None)
+    w0, ws = weights(b / "model_0000.safetensors"), weights(start)
+    assert all(torch.equal(w0[k], ws[k]) for k in ws)
+    fresh = weights(a / "model_0000.safetensors")
+    assert not all(torch.equal(w0[k], fresh[k]) for k in ws)
+    other = save_model(tmp_path / "wide.safetensors", PolicyValueNet(ResNetConfig(2, 3, 3, 9, blocks=1, channels=12)),
+                       "tictactoe")
+    with pytest.raises(ConfigError, match="channels 12 \\(the run's: 8\\)"):
+        run_loop(dataclasses.replace(spec(), init=other), tiny(1), tmp_path / "c", log=lambda s: None)
+
+
 def test_refuses_to_overwrite_or_resume_nothing(tmp_path):
     run_loop(spec(), tiny(1), tmp_path / "r", log=lambda s: None)
     with pytest.raises(ConfigError, match="--resume"):

@@ -12,6 +12,7 @@ from qstar.core.errors import QstarError
 from qstar.games.go.game import GoConfig, GoGame
 from qstar.games.go.playout import random_move
 from qstar.games.go.rules import BLACK, EMPTY, WHITE, Position
+from qstar.learn.checkpoint import load_model
 from qstar.rlhf.board_labelers import (Board, BoardVibe, BoardVibeLabeler, OutcomeLabeler, ScoreLabeler, area_margin,
                                        board_text, colour_of, compare_boards, parse_board, vibe_features)
 from qstar.rlhf.board_rm import BoardRM, BoardRMConfig, RewardJudge, load_board_rm, save_board_rm, train_board_rm
@@ -226,3 +227,17 @@ def test_rlhf_go_tiny_run_ends_with_one_json_line(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["size"] == 5
     assert main(args) == 2  # a finished run is not overwritten
     assert capsys.readouterr().err.strip().startswith("error:")
+    # --init: both sides start from a given network (RLHF as fine-tuning); a network that does not fit is refused
+    start = run / "truth" / "latest.safetensors"
+    again = tmp_path / "go-init"
+    assert main([*args[:5], str(again), *args[6:], "--init", str(start)]) == 0
+    capsys.readouterr()
+    w = load_model(start).state_dict()
+    for side in ("truth", "rlhf"):
+        w0 = load_model(again / side / "model_0000.safetensors").state_dict()
+        assert all(torch.equal(w0[k], w[k]) for k in w)
+    assert json.loads((again / "config.json").read_text())["init"] == str(start)
+    for bad, why in (("shipped", "ships no network for 5x5"), (str(tmp_path / "none.safetensors"), "not found")):
+        assert main([*args[:5], str(tmp_path / "go-bad"), *args[6:], "--init", bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error:") and why in err and len(err.splitlines()) == 1

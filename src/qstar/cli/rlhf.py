@@ -134,6 +134,9 @@ def go(run: Path = typer.Option(..., "--run", help="Run folder (created; must no
        gnugo_level: int = typer.Option(1, help="GNU Go's --level."),
        gnugo_sims: int = typer.Option(48, help="qstar's simulations per move against GNU Go."),
        vibe_temperature: float = typer.Option(2.0, help="Bradley–Terry noise of the vibe rater, in points."),
+       init: str = typer.Option(None, help="A network both runs start from, as RLHF fine-tunes a trained policy: "
+                                           "a .safetensors path, or 'shipped' (qstar's network for the size, "
+                                           "3 blocks x 32 channels on 7x7). Default: random."),
        seed: int = typer.Option(0),
        threads: int = typer.Option(1, help="torch CPU threads per process."),
        workers: int = typer.Option(2, help="Processes: the two sides train and are evaluated side by side (1: in turn)."),
@@ -142,10 +145,16 @@ def go(run: Path = typer.Option(..., "--run", help="Run folder (created; must no
     from qstar.rlhf.board_labelers import BoardVibe
     from qstar.rlhf.go_experiment import GoExperimentConfig, run_go_experiment
 
+    if init is not None and init.lower() == "shipped":
+        from qstar.games.go.player import shipped_model
+        found = shipped_model(size)
+        if found is None:
+            raise QstarError(f"--init shipped: qstar ships no network for {size}x{size} (it has 7x7 and 9x9)")
+        init = str(found)
     cfg = GoExperimentConfig(size=size, komi=komi, pass_rule=pass_rule, pairs=pairs, iterations=iterations, games=games, sims=sims,
                              train_steps=train_steps, eval_games=eval_games, check_every=check_every, match_games=match_games,
                              match_sims=match_sims, gnugo_games=gnugo_games, gnugo_level=gnugo_level,
-                             gnugo_sims=gnugo_sims, seed=seed, threads=threads, workers=workers, vibe=BoardVibe(temperature=vibe_temperature))
+                             gnugo_sims=gnugo_sims, init=init, seed=seed, threads=threads, workers=workers, vibe=BoardVibe(temperature=vibe_temperature))
     run_go_experiment(run, cfg, log=(lambda m: None) if json_out else print)
     _go_report(run, json_out)
 

@@ -107,6 +107,7 @@ class TrainingSpec:
     ground_truth: Callable[[Evaluator, MCTSConfig], dict] | None = None
     goal: Callable[[dict], bool] | None = None  # metrics of an iteration -> the ground-truth goal is reached
     final_net: ResNetConfig | None = None  # the final network's shape (LoopConfig.final_steps; default: net)
+    init: Path | None = None  # a checkpoint of shape ``net`` the network starts from (fine-tuning); None: random
 
 
 def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: bool = False,
@@ -155,6 +156,8 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
         atomic_write_text(run_dir / "metrics.jsonl", "".join(json.dumps(m, sort_keys=True) + "\n" for m in metrics))
         log(f"resumed {run_dir} after iteration {it}")
     else:
+        if spec.init is not None:
+            net.load_state_dict(load_init(spec.init, game.name, spec.net).state_dict())
         save_model(run_dir / "model_0000.safetensors", net, game.name, {"iteration": 0, **variant(game)})
 
     executor = executor or LocalExecutor(SelfPlayWorker(game, spec.net, cfg.selfplay, device=device))
@@ -282,6 +285,16 @@ def _one_line(m: dict) -> str:
         elif k.startswith(("mistake", "perfect", "losses_vs")):
             parts.append(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}")
     return " | ".join(parts)
+
+
+def load_init(path: str | Path, game_name: str, shape: ResNetConfig) -> PolicyValueNet:
+    """The checkpoint a run starts from (``TrainingSpec.init``); refuses one of another game or shape."""
+    start = load_model(path, game_name)
+    if start.cfg != shape:
+        have, want = start.cfg.as_dict(), shape.as_dict()
+        raise ConfigError(f"{path} does not fit this run's network: " + ", ".join(
+            f"{k} {have[k]} (the run's: {want[k]})" for k in want if have[k] != want[k]))
+    return start
 
 
 def load_run_model(run_dir: str | Path, game_name: str) -> PolicyValueNet:

@@ -68,6 +68,7 @@ class GoExperimentConfig:
     gnugo_level: int = 1
     gnugo_sims: int = 48
     loved: int = 6  # losing boards the reward model loves most, in the report
+    init: str | None = None  # a network of this shape both runs start from (RLHF as fine-tuning); None: random
     seed: int = 0
     threads: int = 1  # torch threads per process
     workers: int = 2  # processes: the two sides train (and are evaluated) side by side
@@ -164,12 +165,26 @@ def _check_hook(cfg: GoExperimentConfig, judge: RewardJudge, run: str, out: Path
     return hook
 
 
+def _net_config(cfg: GoExperimentConfig, game):
+    from qstar.learn.resnet import ResNetConfig
+    c, h, w = game.obs_shape
+    return ResNetConfig(c, h, w, game.num_actions, blocks=cfg.blocks, channels=cfg.channels)
+
+
+def check_init(cfg: GoExperimentConfig) -> None:
+    """Refuses, before any work, an ``init`` network that is missing, for another game, or of another shape."""
+    if cfg.init is None:
+        return
+    from qstar.learn.loop import load_init
+    game = _truth_game(cfg)
+    load_init(cfg.init, game.name, _net_config(cfg, game))
+
+
 # Workers: module-level functions of plain arguments, so a process pool can run the two sides at once.
 
 def _train_worker(out: str, run: str, cfg: GoExperimentConfig) -> dict:
     """One AlphaZero run; the only difference between ``truth`` and ``rlhf`` is the judge of its game."""
     from qstar.learn.loop import LoopConfig, TrainingSpec, run_loop
-    from qstar.learn.resnet import ResNetConfig
     from qstar.learn.selfplay import SelfPlayConfig
     from qstar.search import MCTSConfig
     torch.set_num_threads(cfg.threads)
@@ -177,8 +192,7 @@ def _train_worker(out: str, run: str, cfg: GoExperimentConfig) -> dict:
     judge = RewardJudge(load_board_rm(out_p / "rm"))
     game = JudgedGame(GoGame(GoConfig(size=cfg.size, komi=cfg.komi, pass_rule=cfg.pass_rule)),
                       rules_judge(cfg.komi) if run == "truth" else judge)
-    c, h, w = game.obs_shape
-    net = ResNetConfig(c, h, w, game.num_actions, blocks=cfg.blocks, channels=cfg.channels)
+    net = _net_config(cfg, game)
     loop = LoopConfig(iterations=cfg.iterations, games_per_iteration=cfg.games, train_steps=cfg.train_steps,
                       batch_size=128, lr=2e-3, buffer_size=100_000, eval_games=0, seed=cfg.seed, threads=cfg.threads,
                       selfplay=SelfPlayConfig(MCTSConfig(num_simulations=cfg.sims, dirichlet_alpha=10 / cfg.size ** 2,
@@ -187,8 +201,9 @@ def _train_worker(out: str, run: str, cfg: GoExperimentConfig) -> dict:
                                               fast_simulations=max(1, cfg.sims // 4), full_search_prob=0.3))
     t0, c0 = time.perf_counter(), time.process_time()
     lines: list[str] = []
-    last = run_loop(TrainingSpec(game, net, {}, ground_truth=_check_hook(cfg, judge, run, out_p, cfg.seed + 100)),
-                    loop, out_p / run, log=lines.append)
+    spec = TrainingSpec(game, net, {}, ground_truth=_check_hook(cfg, judge, run, out_p, cfg.seed + 100),
+                        init=Path(cfg.init) if cfg.init else None)
+    last = run_loop(spec, loop, out_p / run, log=lines.append)
     return {"wall_seconds": round(time.perf_counter() - t0, 1), "cpu_seconds": round(time.process_time() - c0, 1),
             "finished_positions_judged": game.judged, "last": last, "log": lines}
 
@@ -249,6 +264,7 @@ def run_go_experiment(out: Path, cfg: GoExperimentConfig, log: Callable[[str], N
         raise QstarError(f"{out} already holds a finished run; pass a new --run folder")
     if any((out / r / "state.json").exists() for r in RUNS):
         raise QstarError(f"{out} holds an interrupted run; pass a new --run folder")
+    check_init(cfg)
     torch.set_num_threads(cfg.threads)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "config.json", asdict(cfg))

@@ -224,7 +224,9 @@ def markdown(s: dict) -> str:
               "## Two AlphaZero runs, one difference: who decides a finished game", "",
               f"Same loop (`qstar.learn.loop.run_loop`), network ({c['blocks']} blocks × {c['channels']} channels), "
               f"{c['iterations']} iterations × {c['games']} self-play games, {c['sims']} simulations per move, "
-              f"{c['train_steps']} training steps per iteration, seed {c['seed']}.", "",
+              f"{c['train_steps']} training steps per iteration, seed {c['seed']}; both start from "
+              + (f"the network `{c['init']}` (RLHF as fine-tuning of a trained policy)." if c.get("init")
+                 else "a random network."), "",
               "| run | wall s | CPU s | finished positions judged | last iteration: gold vs playouts | proxy vs playouts | judge agrees |",
               "|---|---|---|---|---|---|---|"]
     for r, tr in s["training"].items():
