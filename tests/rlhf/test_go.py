@@ -231,7 +231,9 @@ def test_rlhf_go_tiny_run_ends_with_one_json_line(tmp_path, capsys):
     start = run / "truth" / "latest.safetensors"
     again = tmp_path / "go-init"
     assert main([*args[:5], str(again), *args[6:], "--init", str(start)]) == 0
-    capsys.readouterr()
+    s = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {r: v["games"] for r, v in s["vs_init"].items()} == {"truth": 2, "rlhf": 2}  # each side against its start
+    assert "started from" in (again / "summary.md").read_text()
     w = load_model(start).state_dict()
     for side in ("truth", "rlhf"):
         w0 = load_model(again / side / "model_0000.safetensors").state_dict()

@@ -208,17 +208,21 @@ def _train_worker(out: str, run: str, cfg: GoExperimentConfig) -> dict:
             "finished_positions_judged": game.judged, "last": last, "log": lines}
 
 
-def _match_worker(out: str, cfg: GoExperimentConfig, games: int, seed: int) -> list[dict]:
-    """``games`` games of truth-trained (A, Black in the even games) against RLHF-trained under the real rules;
-    the final boards with the rules' result and the reward model's margin."""
+def _match_worker(out: str, cfg: GoExperimentConfig, games: int, seed: int, a: str = "truth", b: str = "rlhf",
+                  source: str = "match") -> list[dict]:
+    """``games`` games of A (Black in the even games) against B under the real rules, each a run's network
+    (``truth``, ``rlhf``) or ``init`` (the one both started from); the final boards with the rules' result and
+    the reward model's margin."""
+    from qstar.learn.checkpoint import load_model
     from qstar.learn.loop import load_run_model
     torch.set_num_threads(cfg.threads)
     out_p = Path(out)
     game = _truth_game(cfg)
-    a, b = (_net_player(game, load_run_model(out_p / r, game.name), cfg.match_sims, r) for r in RUNS)
-    finals, a_black = play_games(game, a, b, games, np.random.default_rng(seed))
+    pa, pb = (_net_player(game, load_model(cfg.init, game.name) if r == "init" else load_run_model(out_p / r, game.name),
+                          cfg.match_sims, r) for r in (a, b))
+    finals, a_black = play_games(game, pa, pb, games, np.random.default_rng(seed))
     m = RewardJudge(load_board_rm(out_p / "rm")).margins([Board.of(s) for s in finals])
-    return [_final_record("match", None, s, ab, x, cfg.komi) for s, ab, x in zip(finals, a_black, m)]
+    return [_final_record(source, None, s, ab, x, cfg.komi) for s, ab, x in zip(finals, a_black, m)]
 
 
 def _gnugo_worker(out: str, cfg: GoExperimentConfig, run: str) -> dict | None:
@@ -341,6 +345,19 @@ def run_go_experiment(out: Path, cfg: GoExperimentConfig, log: Callable[[str], N
     atomic_write_json(out / "match.json", match)
     stamp("match")
     log(f"match truth vs rlhf, {len(records)} games, real rules: {res} ({timing['match']['wall_seconds']:.0f} s)")
+
+    if cfg.init:  # where each side went from the network both started from: the same openings for both
+        parts = [(str(out), cfg, cfg.match_games, cfg.seed + 11, r, "init", f"vs_init_{r}") for r in RUNS]
+        vs_init = {}
+        for r, recs in zip(RUNS, _map(_match_worker, parts, cfg.workers)):
+            for rec in recs:
+                append_jsonl(out / "finals_match.jsonl", rec)
+            res_r = result_for_a([x["rules_winner"] for x in recs], [x["net_black"] for x in recs])
+            vs_init[r] = {**res_r.as_dict(), "a": r, "b": "init", "sims": cfg.match_sims,
+                          "mean_moves": float(np.mean([x["moves"] for x in recs]))}
+            log(f"match {r} vs the starting network, {len(recs)} games, real rules: {res_r}")
+        atomic_write_json(out / "match_init.json", vs_init)
+        stamp("match_init")
 
     gnu = dict(zip(RUNS, _map(_gnugo_worker, [(str(out), cfg, r) for r in RUNS], cfg.workers)))
     for r, g in gnu.items():

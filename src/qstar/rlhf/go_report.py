@@ -58,6 +58,8 @@ def analyse(run: Path) -> dict:
                "match": json.loads((run / "match.json").read_text()),
                "gnugo": json.loads((run / "gnugo.json").read_text()),
                "timing": json.loads((run / "timing.json").read_text())}
+    if (run / "match_init.json").exists():  # runs that started from a given network (--init)
+        s["vs_init"] = json.loads((run / "match_init.json").read_text())
     s["iterations"] = {r: read_jsonl(run / r / "metrics.jsonl") for r in ("truth", "rlhf")}
     finals = _finals(run)
     s["loved_losers"] = loved_losers(finals, cfg.get("loved", 6))
@@ -158,7 +160,8 @@ def plot(run: Path, s: dict) -> list[Path]:
         plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    bars = [("truth vs rlhf", s["match"])] + [(f"{r} vs GNU Go", g) for r, g in s["gnugo"].items() if g and "score" in g]
+    bars = ([("truth vs rlhf", s["match"])] + [(f"{r} vs start", m) for r, m in s.get("vs_init", {}).items()]
+            + [(f"{r} vs GNU Go", g) for r, g in s["gnugo"].items() if g and "score" in g])
     for i, (name, m) in enumerate(bars):
         lo, hi = m["score_ci95"]
         ax.bar(i, m["score"], color="tab:blue" if i == 0 else "tab:gray")
@@ -184,6 +187,8 @@ def headline(s: dict) -> dict:
             "match_truth_vs_rlhf": {k: m[k] for k in ("wins", "draws", "losses", "games", "score", "score_ci95", "elo", "elo_ci95")},
             "gnugo": {r: ({k: g[k] for k in ("wins", "games", "score", "score_ci95")} if g and "score" in g else g)
                       for r, g in s["gnugo"].items()},
+            "vs_init": {r: {k: v[k] for k in ("wins", "draws", "losses", "games", "score", "score_ci95")}
+                        for r, v in s.get("vs_init", {}).items()},
             "train_seconds": {r: {"wall": tr[r]["wall_seconds"], "cpu": tr[r]["cpu_seconds"]} for r in tr},
             "total": s["timing"].get("gnugo")}
 
@@ -260,6 +265,10 @@ def markdown(s: dict) -> str:
         lines.append(f"| {colour} | {v['games']} | {v['truth_wins']} | {v['mean_moves']} | {v['mean_black_margin']:+.2f} "
                      f"| {v['mean_stones']} |")
     lines += [""]
+    for r, v in s.get("vs_init", {}).items():
+        lo, hi = v["score_ci95"]
+        lines.append(f"- {r}-trained vs the network both started from ({v['games']} games, same openings for both sides): "
+                     f"{v['wins']} wins, {v['draws']} draws, {v['losses']} losses, score {v['score']:.3f} [{lo:.3f}, {hi:.3f}]")
     for r, g in s["gnugo"].items():
         if g and "score" in g:
             glo, ghi = g["score_ci95"]
