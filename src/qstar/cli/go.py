@@ -151,6 +151,10 @@ def train_go(size: int = typer.Option(9, help="Board size (7 for quick runs)."),
                                                        "point fills one's own eye (kept for --resume)."),
              lr: Optional[float] = typer.Option(None, help="Learning rate."),
              final_steps: Optional[int] = typer.Option(None, help=FINAL_STEPS_HELP),
+             init: Optional[Path] = typer.Option(None, help="A Go network to start from instead of a random one: of this "
+                                                            "run's shape, or of the same trunk on another board size "
+                                                            "(its convolutions are copied; the heads' board-sized "
+                                                            "layers start fresh). New runs only."),
              threads: int = typer.Option(2, help="torch threads."),
              resume: bool = typer.Option(False, help="Continue the run in --run-dir."),
              executor: str = typer.Option("local", help=EXECUTOR_HELP),
@@ -178,10 +182,17 @@ def train_go(size: int = typer.Option(9, help="Board size (7 for quick runs)."),
     loop = replace(loop, selfplay=sp, threads=threads, **{k: v for k, v in overrides.items() if v is not None})
     device = torch_device(device)
     ex = make_executor(executor, spec, loop, workers, address)  # a wrong --executor fails before the run folder is made
+    if resume and init is not None:
+        raise ConfigError("--init starts a new run; leave it out with --resume")
     if not resume:
         from qstar.core.atomic import atomic_write_json
         run_dir.mkdir(parents=True, exist_ok=True)
-        if not (run_dir / "state.json").exists():
+        if not (run_dir / "state.json").exists():  # else run_loop refuses the folder
+            if init is not None:
+                from qstar.games.go.train import go_init
+                start, said = go_init(init, spec, run_dir)
+                spec = replace(spec, init=start)
+                print(said, file=sys.stderr)
             atomic_write_json(run_dir / "go.json", shape)
     last = run_loop(spec, loop, run_dir, resume=resume, executor=ex, log=lambda s: print(s, file=sys.stderr),
                     device=device)

@@ -54,6 +54,17 @@ def load_model(path: str | Path, game_name: str | None = None) -> PolicyValueNet
     return net
 
 
+def transplant(src: PolicyValueNet, dst: PolicyValueNet) -> list[str]:
+    """Copies into ``dst`` every tensor of ``src`` with the same name and shape (for a network of the same
+    trunk on another board size: the convolutions, not the board-sized linear layers); returns the names of
+    ``dst``'s tensors left as they were."""
+    have = src.state_dict()
+    state = dst.state_dict()
+    kept = [k for k, v in state.items() if k not in have or have[k].shape != v.shape]
+    dst.load_state_dict({k: (v if k in kept else have[k].clone()) for k, v in state.items()})
+    return kept
+
+
 def save_torch(path: str | Path, obj) -> None:
     buf = io.BytesIO()
     torch.save(obj, buf)

@@ -291,9 +291,7 @@ def load_init(path: str | Path, game_name: str, shape: ResNetConfig) -> PolicyVa
     """The checkpoint a run starts from (``TrainingSpec.init``); refuses one of another game or shape."""
     start = load_model(path, game_name)
     if start.cfg != shape:
-        have, want = start.cfg.as_dict(), shape.as_dict()
-        raise ConfigError(f"{path} does not fit this run's network: " + ", ".join(
-            f"{k} {have[k]} (the run's: {want[k]})" for k in want if have[k] != want[k]))
+        raise ConfigError(f"{path} does not fit this run's network: {start.cfg.differences(shape)}")
     return start
 
 

@@ -32,6 +32,11 @@ class ResNetConfig:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def differences(self, run: "ResNetConfig", fields: tuple[str, ...] | None = None) -> str:
+        """Where this network's shape differs from a run's, e.g. ``channels 12 (the run's: 8)``; '' if nowhere."""
+        have, want = self.as_dict(), run.as_dict()
+        return ", ".join(f"{k} {have[k]} (the run's: {want[k]})" for k in (fields or want) if have[k] != want[k])
+
 
 class _Block(nn.Module):
     def __init__(self, c: int):

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from qstar.core.errors import ConfigError, IllegalMove
 from qstar.core.game import Game
@@ -187,3 +188,31 @@ def test_a_go_self_play_worker_survives_pickling():
     here.set_weights(weights)
     a, b = copy.play(2, seed=3), here.play(2, seed=3)
     assert copy.game.config == g.config and [r.moves for r in a] == [r.moves for r in b] and a[0].length > 0
+
+
+def test_train_go_init_from_a_network_of_another_board_size(tmp_path, capsys):
+    """--init with a 5x5 network on a 6x6 run: the convolutions are copied, the board-sized linear layers
+    start fresh; a network of another trunk, a non-Go network, or --init with --resume are refused in one line."""
+    from qstar.cli.main import main
+    from qstar.learn.checkpoint import load_model
+    small = ["--games", "2", "--sims", "4", "--fast-sims", "2", "--train-steps", "1", "--eval-games", "0",
+             "--threads", "1", "--iterations", "1", "--blocks", "1", "--channels", "8"]
+    assert main(["train", "go", "--size", "5", "--run-dir", str(tmp_path / "a"), *small]) == 0
+    src = tmp_path / "a" / "latest.safetensors"
+    assert main(["train", "go", "--size", "6", "--run-dir", str(tmp_path / "b"), *small, "--init", str(src)]) == 0
+    assert "board-sized tensors fresh (policy_fc.weight, policy_fc.bias, value_fc.0.weight" in capsys.readouterr().err
+    a, b = load_model(src).state_dict(), load_model(tmp_path / "b" / "model_0000.safetensors").state_dict()
+    assert torch.equal(a["stem.0.weight"], b["stem.0.weight"]) and a["policy_fc.weight"].shape != b["policy_fc.weight"].shape
+    for extra, why in ((["--size", "6", "--channels", "16"], "channels 8 (the run's: 16)"),
+                       (["--size", "5", "--resume"], "leave it out with --resume")):
+        args = ["train", "go", "--run-dir", str(tmp_path / "c"), *small, *extra, "--init", str(src)]
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and why in err[0], err
+    from qstar.games.tictactoe import TicTacToe
+    from qstar.learn.checkpoint import save_model
+    from qstar.learn.resnet import PolicyValueNet, ResNetConfig
+    ttt = save_model(tmp_path / "ttt.safetensors", PolicyValueNet(ResNetConfig(2, 3, 3, 9, blocks=1, channels=8)),
+                     TicTacToe().name)
+    assert main(["train", "go", "--size", "5", "--run-dir", str(tmp_path / "d"), *small, "--init", str(ttt)]) == 2
+    assert "is a tictactoe network, not a Go one" in capsys.readouterr().err

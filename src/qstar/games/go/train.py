@@ -36,3 +36,33 @@ def go_training(size: int = 9, komi: float = 7.5, blocks: int | None = None, cha
 
     baselines = {"random": lambda: RandomPlayer(game), "mcts_playouts32": playout_mcts}
     return TrainingSpec(game, net, baselines), loop
+
+
+def go_init(path, spec, run_dir) -> tuple:
+    """The network a new Go run starts from (``qstar train go --init``): a Go checkpoint of the run's network
+    shape, as it is; or one of the same trunk (input planes, blocks, channels) made for another board size,
+    whose convolutions are copied into a fresh network of the run's size (the board-sized linear layers of the
+    two heads start fresh) and written to ``run_dir/init.safetensors``. Returns (checkpoint path, what was done)."""
+    from pathlib import Path
+
+    import torch
+
+    from qstar.core.errors import ConfigError
+    from qstar.learn.checkpoint import load_model, read_metadata, save_model, transplant
+    from qstar.learn.resnet import PolicyValueNet
+    src = load_model(path)
+    game = read_metadata(path).get("game", "")
+    if not game.startswith("go"):
+        raise ConfigError(f"--init {path} is a {game or 'unknown'} network, not a Go one")
+    if src.cfg == spec.net and game == spec.game.name:
+        return Path(path), f"initialised from {path}"
+    diff = src.cfg.differences(spec.net, ("in_channels", "blocks", "channels", "policy_channels", "value_channels",
+                                          "value_hidden"))
+    if diff:
+        raise ConfigError(f"--init {path} does not fit this run's network: {diff}; see --blocks/--channels")
+    torch.manual_seed(0)
+    net = PolicyValueNet(spec.net)
+    fresh = transplant(src, net)
+    out = save_model(Path(run_dir) / "init.safetensors", net, spec.game.name, {"transplanted_from": str(path)})
+    return out, (f"initialised from {path} ({game}): its convolutions copied, {len(fresh)} board-sized tensors "
+                 f"fresh ({', '.join(fresh)})")
