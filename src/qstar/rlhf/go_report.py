@@ -48,6 +48,11 @@ def loved_losers(finals: list[dict], k: int) -> list[dict]:
     return out
 
 
+def _in_run_order(by_run: dict) -> dict:
+    """truth first, then rlhf (the JSON files keep their keys sorted)."""
+    return {r: by_run[r] for r in ("truth", "rlhf") if r in by_run}
+
+
 def analyse(run: Path) -> dict:
     if not is_go_run(run) or not (run / "match.json").exists():
         raise QstarError(f"{run} holds no finished `qstar rlhf go` run (no match.json)")
@@ -56,10 +61,10 @@ def analyse(run: Path) -> dict:
                "reward_model": json.loads((run / "reward_model.json").read_text()),
                "training": json.loads((run / "training.json").read_text()),
                "match": json.loads((run / "match.json").read_text()),
-               "gnugo": json.loads((run / "gnugo.json").read_text()),
+               "gnugo": _in_run_order(json.loads((run / "gnugo.json").read_text())),
                "timing": json.loads((run / "timing.json").read_text())}
     if (run / "match_init.json").exists():  # runs that started from a given network (--init)
-        s["vs_init"] = json.loads((run / "match_init.json").read_text())
+        s["vs_init"] = _in_run_order(json.loads((run / "match_init.json").read_text()))
     s["iterations"] = {r: read_jsonl(run / r / "metrics.jsonl") for r in ("truth", "rlhf")}
     finals = _finals(run)
     s["loved_losers"] = loved_losers(finals, cfg.get("loved", 6))
