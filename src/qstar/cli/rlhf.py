@@ -136,7 +136,7 @@ def go(run: Path = typer.Option(..., "--run", help="Run folder (created; must no
        vibe_temperature: float = typer.Option(2.0, help="Bradley–Terry noise of the vibe rater, in points."),
        init: str = typer.Option(None, help="A network both runs start from, as RLHF fine-tunes a trained policy: "
                                            "a .safetensors path, or 'shipped' (qstar's network for the size, "
-                                           "3 blocks x 32 channels on 7x7). Default: random."),
+                                           "3 blocks x 32 channels on 7x7 and 9x9). Default: random."),
        seed: int = typer.Option(0),
        threads: int = typer.Option(1, help="torch CPU threads per process."),
        workers: int = typer.Option(2, help="Processes: the two sides train and are evaluated side by side (1: in turn)."),
