@@ -39,10 +39,10 @@ from qstar.rlhf.board_labelers import (Board, BoardVibe, BoardVibeLabeler, Outco
                                        area_margin, board_text, compare_boards)
 from qstar.rlhf.board_rm import BoardRMConfig, RewardJudge, load_board_rm, save_board_rm, train_board_rm
 from qstar.rlhf.go import JudgedGame, rules_judge
+from qstar.rlhf.go_report import RUNS
 from qstar.rlhf.labelers import write_comparisons
 from qstar.rlhf.reward_model import comparison_accuracy
 
-RUNS = ("truth", "rlhf")
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,11 @@ from qstar.games.go.rules import BLACK, WHITE
 from qstar.rlhf.board_labelers import parse_board
 
 NAMES = {BLACK: "black", WHITE: "white"}
+RUNS = ("truth", "rlhf")  # the two sides of a run folder, each in its own subfolder (go_experiment writes them)
 
 
 def is_go_run(run: Path) -> bool:
-    return (run / "config.json").exists() and (run / "truth").is_dir() and (run / "rlhf").is_dir()
+    return (run / "config.json").exists() and all((run / r).is_dir() for r in RUNS)
 
 
 def _finals(run: Path) -> list[dict]:
@@ -50,7 +51,7 @@ def loved_losers(finals: list[dict], k: int) -> list[dict]:
 
 def _in_run_order(by_run: dict) -> dict:
     """truth first, then rlhf (the JSON files keep their keys sorted)."""
-    return {r: by_run[r] for r in ("truth", "rlhf") if r in by_run}
+    return {r: by_run[r] for r in RUNS if r in by_run}
 
 
 def analyse(run: Path) -> dict:
@@ -65,7 +66,7 @@ def analyse(run: Path) -> dict:
                "timing": json.loads((run / "timing.json").read_text())}
     if (run / "match_init.json").exists():  # runs that started from a given network (--init)
         s["vs_init"] = _in_run_order(json.loads((run / "match_init.json").read_text()))
-    s["iterations"] = {r: read_jsonl(run / r / "metrics.jsonl") for r in ("truth", "rlhf")}
+    s["iterations"] = {r: read_jsonl(run / r / "metrics.jsonl") for r in RUNS}
     finals = _finals(run)
     s["loved_losers"] = loved_losers(finals, cfg.get("loved", 6))
     s["match_by_colour"] = _by_colour([f for f in finals if f["source"] == "match"])
