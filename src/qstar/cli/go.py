@@ -23,6 +23,8 @@ PASS_HELP = ("any: the engine may pass at any time; settled: only when every leg
              "the rule its network was trained under (from the checkpoint; any without one).")
 
 
+RESIGN_HELP = "Resign when the search value for the engine falls below this; -1 never."
+
 MODEL_HELP = ("Network checkpoint (.safetensors) trained for Go on this board size. Default: the network shipped "
               "for the board size (go9.safetensors on 9x9, go7.safetensors on 7x7), else MCTS with random playouts; "
               "'none': always playouts.")
@@ -34,7 +36,7 @@ def gtp(model: Optional[str] = typer.Option(None, help=MODEL_HELP),
         komi: float = typer.Option(7.5, help="Komi under area scoring."),
         sims: int = typer.Option(200, help="MCTS simulations per move."),
         time: float = typer.Option(0.0, "--time", help="Seconds per move instead of --sims (GTP time_left overrides)."),
-        resign: float = typer.Option(-0.9, help="Resign when the search value for the engine falls below this; -1 never."),
+        resign: float = typer.Option(-0.9, help=RESIGN_HELP),
         seed: int = typer.Option(0, help="Seed of the playout evaluator."),
         pass_rule: str = typer.Option("auto", help=PASS_HELP)):
     """Speak GTP version 2 on stdin/stdout (for GoGui, Sabaki, GNU Go's referee, `qstar match`)."""
@@ -106,6 +108,7 @@ def eval_go(opponent: str = typer.Option("gnugo --mode gtp --level 1", help="GTP
             games: int = typer.Option(50), size: int = typer.Option(9), komi: float = typer.Option(7.5),
             sims: int = typer.Option(200, help="qstar's MCTS simulations per move."),
             time: float = typer.Option(0.0, "--time", help="qstar's seconds per move instead of --sims."),
+            resign: float = typer.Option(-0.9, help=RESIGN_HELP),
             out: Optional[Path] = typer.Option(Path("runs/eval-go"), help="Folder for the SGF records."),
             timeout: float = typer.Option(120.0, help="Seconds per answer before an engine loses the game."),
             pass_rule: str = typer.Option("auto", help=PASS_HELP),
@@ -119,15 +122,15 @@ def eval_go(opponent: str = typer.Option("gnugo --mode gtp --level 1", help="GTP
     playing = resolve_model(model, size)  # what `qstar gtp` will load, for the report
     if playing is not None and not playing.is_file():
         raise ConfigError(f"no checkpoint at {playing}; give a Go .safetensors file or --model none")
-    _search_config(sims, time, -0.9, 0, pass_rule)  # bad flags fail here, not inside the engine's process
+    _search_config(sims, time, resign, 0, pass_rule)  # bad flags fail here, not inside the engine's process
     pass_rule = resolve_pass_rule(pass_rule, playing)  # the report names the rule the engine plays by
     qstar = ["qstar", "gtp", "--size", str(size), "--sims", str(sims), "--time", str(time),
-             "--model", str(playing) if playing else "none", "--pass-rule", pass_rule]
+             "--resign", str(resign), "--model", str(playing) if playing else "none", "--pass-rule", pass_rule]
     d = _run_match(shlex.join(qstar), opponent, games, size, komi, out, timeout, "auto", False,
                    f"qstar vs {opponent}", openings, seed)
     if json_:
         from qstar.cli.output import emit_json
-        emit_json({**d, "qstar_sims": sims, "qstar_seconds": time, "pass_rule": pass_rule,
+        emit_json({**d, "qstar_sims": sims, "qstar_seconds": time, "resign": resign, "pass_rule": pass_rule,
                    "model": str(playing) if playing else None})
 
 

@@ -147,3 +147,20 @@ def test_match_command_json_last_line_and_one_line_errors(fake, tmp_path, capsys
         assert not (tmp_path / "refused").exists()
     from qstar.games.go.match import _Seat
     _Seat(fake("passer") + " --model a-name-not-a-file", 5, 5.0)  # another engine's own --model is its business
+
+
+def test_eval_go_passes_its_resign_threshold_to_the_engine(fake, tmp_path, capsys, monkeypatch):
+    import json
+
+    import qstar.cli.go as go_cli
+    from qstar.cli.main import main
+    seen, run = [], go_cli._run_match
+    monkeypatch.setattr(go_cli, "_run_match", lambda black, *a: seen.append(black) or run(black, *a))
+    rc = main(["eval", "go", "--opponent", fake("passer"), "--model", "none", "--size", "5", "--sims", "8",
+               "--games", "2", "--resign", "-1", "--openings", "0", "--out", str(tmp_path), "--json"])
+    d = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rc == 0 and d["games"] == 2 and d["resign"] == -1.0
+    assert "--resign -1.0" in seen[0] and (tmp_path / "game-002.sgf").exists()
+    assert main(["eval", "go", "--opponent", fake("passer"), "--resign", "0.5", "--out", str(tmp_path / "no")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "resign threshold must be in [-1, 0]" in err[0], err
