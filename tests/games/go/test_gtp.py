@@ -135,6 +135,26 @@ def test_settled_engine_plays_on_until_only_its_eyes_are_left():
         SearchConfig(pass_rule="later")
 
 
+def test_each_move_adds_its_simulations_to_the_subtree_it_reached():
+    """Subtree reuse: after the engine's move and the reply, the search goes on from what it found below them;
+    after an undo, or with --fresh-tree, it starts from nothing."""
+    from qstar.games.go.rules import Position
+    start = Position(5)
+    m = make_mover(5, 7.5, SearchConfig(simulations=64))
+    d1 = m.decide(start)
+    node = m.tree.child(m.tree.root, d1.action)
+    reply = int(m.tree.N[node].argmax())  # the reply the search looked at most
+    kept = int(m.tree.N[m.tree.child(node, reply)].sum())
+    later = start.play(d1.action).play(reply)
+    d2 = m.decide(later)
+    assert d1.simulations == 64 and kept > 0 and d2.simulations == 64 + kept
+    assert m.tree.root_state.board == later.board and m.tree.root_state.moves() == later.moves()
+    assert m.decide(start).simulations == 64  # an undo back to the start: a fresh tree
+    fresh = make_mover(5, 7.5, SearchConfig(simulations=64, reuse_tree=False))
+    fresh.decide(start)
+    assert fresh.decide(later).simulations == 64
+
+
 FUZZ_WORDS = COMMANDS + ["", "b", "w", "black", "white", "pass", "resign", "A1", "E5", "T19", "Z0", "i5", "-1", "0",
                          "1", "5", "9", "19", "25", "7.5", "nan", "inf", "-0", "1e9", "alive", "dead", "seki", "#", "\x00",
                          "é", "\x1b[2J", "/dev/null", "nonexistent.sgf", "genmove", "12", "99999999999999999999"]

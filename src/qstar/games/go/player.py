@@ -21,6 +21,7 @@ class SearchConfig:
     resign_threshold: float = -0.9  # resign when the search's value for the mover falls below; -1 never resigns
     resign_after: int = 20  # no resignation before this many moves
     playouts: int = 1  # random playouts per leaf when there is no network
+    reuse_tree: bool = True  # keep the subtree of the moves since the last search, as self-play does
     seed: int = 0
     pass_rule: str = "any"  # GoConfig.pass_rule of the engine's own search (the opponent's moves are never limited);
     # "auto": the rule the network was trained under (its checkpoint says; "any" without one or without a network)
@@ -45,11 +46,13 @@ RESIGN = -1
 
 
 class MctsMover:
-    """Chooses a move by MCTS (a fresh tree per move, no noise): the most visited child."""
+    """Chooses a move by MCTS (no noise): the most visited child. Each move adds its simulations to what the
+    last search found below the present position (subtree reuse), when the game went on from it."""
 
     def __init__(self, game: GoGame, evaluator, cfg: SearchConfig, name: str):
         from qstar.search import MCTSConfig
         self.game, self.evaluator, self.cfg, self.name = game, evaluator, cfg, name
+        self.tree = None  # the last search's tree
         self.mcts = MCTSConfig(num_simulations=min(cfg.simulations, 32) if cfg.seconds else cfg.simulations,
                                leaves_per_step=8)
 
@@ -57,14 +60,14 @@ class MctsMover:
         """``seconds`` overrides the configured thinking time for this move (from GTP time_left)."""
         import numpy as np
 
-        from qstar.search import Tree, run_mcts
+        from qstar.search import run_mcts
         game = self.game
         if game.is_terminal(pos):
             return Decision(game.pass_action, 0.0, 0)
         legal = game.legal_mask(pos)
         if legal.sum() == 1:  # only the pass
             return Decision(game.pass_action, 0.0, 0)
-        tree = Tree(game, pos)
+        tree = self._tree(pos)
         budget = self.cfg.seconds if seconds is None else seconds
         deadline = time.perf_counter() + budget
         run_mcts([tree], self.evaluator, self.mcts)
@@ -79,6 +82,28 @@ class MctsMover:
         q = np.where(visits > 0, tree.W[root] / np.maximum(visits, 1), -2.0)
         best = np.lexsort((q, visits))[-1]  # most visited, ties broken by the better mean value
         return Decision(int(best), value, sims)
+
+    def _tree(self, pos: Position):
+        """The tree to search ``pos`` in: the last one, its root moved down the moves played since, when
+        ``pos`` continues that game by moves (no undo, setup or change of the side to move in between);
+        otherwise a fresh one."""
+        from qstar.search import Tree
+        old, self.tree = self.tree, None
+        if old is not None and self.cfg.reuse_tree:
+            root, path, q = old.root_state, [], pos
+            while q is not None and q.move_number > root.move_number and q.last_move is not None:
+                path.append(q.last_move)
+                q = q.parent
+            if (q is not None and q.move_number == root.move_number and q.board == root.board
+                    and q.to_play == root.to_play and q.passes == root.passes and q.moves() == root.moves()):
+                for a in reversed(path):
+                    old.advance(a)
+                if old.forest.size > old.forest.capacity // 2:
+                    old.forest.compact([old])
+                self.tree = old
+        if self.tree is None:
+            self.tree = Tree(self.game, pos)
+        return self.tree
 
     def analysis(self, pos: Position, chunk: int = 16):
         """Search ``pos`` without end (GTP ``lz-analyze``), yielding the tree after every ``chunk`` simulations;
