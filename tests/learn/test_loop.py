@@ -99,6 +99,17 @@ def test_init_starts_from_a_checkpoint_and_refuses_another_shape(tmp_path):
         run_loop(dataclasses.replace(spec(), init=other), tiny(1), tmp_path / "c", log=lambda s: None)
 
 
+def test_resume_with_a_new_learning_rate_keeps_it_from_the_next_iteration_on(tmp_path):
+    from qstar.core.atomic import read_jsonl
+    said = []
+    run_loop(spec(), tiny(1), tmp_path, log=lambda s: None)
+    run_loop(spec(), tiny(2), tmp_path, resume=True, log=said.append, lr=1e-4)
+    run_loop(spec(), tiny(3), tmp_path, resume=True, log=lambda s: None)  # later resumes keep it
+    assert [m["lr"] for m in read_jsonl(tmp_path / "metrics.jsonl")] == [tiny(1).lr, 1e-4, 1e-4]
+    assert json.loads((tmp_path / "config.json").read_text())["loop"]["lr_schedule"] == [[2, 1e-4]]
+    assert "learning rate 0.0001 from iteration 2 on" in said
+
+
 def test_refuses_to_overwrite_or_resume_nothing(tmp_path):
     run_loop(spec(), tiny(1), tmp_path / "r", log=lambda s: None)
     with pytest.raises(ConfigError, match="--resume"):

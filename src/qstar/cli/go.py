@@ -157,7 +157,8 @@ def train_go(size: int = typer.Option(9, help="Board size (7 for quick runs)."),
                                                    "(kept for --resume)."),
              pass_rule: str = typer.Option("any", help="any: a pass is always legal; settled: only when every legal "
                                                        "point fills one's own eye (kept for --resume)."),
-             lr: Optional[float] = typer.Option(None, help="Learning rate."),
+             lr: Optional[float] = typer.Option(None, help="Learning rate; with --resume, the run's learning rate "
+                                                           "from its next iteration on."),
              final_steps: Optional[int] = typer.Option(None, help=FINAL_STEPS_HELP),
              init: Optional[Path] = typer.Option(None, help="A Go network to start from instead of a random one: of this "
                                                             "run's shape, or of the same trunk on another board size "
@@ -203,7 +204,7 @@ def train_go(size: int = typer.Option(9, help="Board size (7 for quick runs)."),
                 print(said, file=sys.stderr)
             atomic_write_json(run_dir / "go.json", shape)
     last = run_loop(spec, loop, run_dir, resume=resume, executor=ex, log=lambda s: print(s, file=sys.stderr),
-                    device=device)
+                    device=device, lr=lr)
     if json_:
         from qstar.cli.output import emit_json
         emit_json(last)

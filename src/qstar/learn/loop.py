@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -112,8 +112,9 @@ class TrainingSpec:
 
 def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: bool = False,
              executor: Executor | None = None, log: Callable[[str], None] = print, stop_at_goal: bool = False,
-             device: str = "cpu") -> dict:
-    """Train; returns the last metrics line. ``resume`` continues the run in ``run_dir``;
+             device: str = "cpu", lr: float | None = None) -> dict:
+    """Train; returns the last metrics line. ``resume`` continues the run in ``run_dir`` (its config.json rules;
+    ``lr``, when given, becomes its learning rate from the next iteration on, added to its ``lr_schedule``);
     ``stop_at_goal`` ends the run at the first iteration whose metrics meet ``spec.goal``. ``device``: where
     the learner trains and the evaluation's and the local executor's network run (checkpoints are CPU
     tensors either way, so a run may resume on another device); a run is bit-reproducible on CPU only."""
@@ -129,8 +130,14 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
         if saved["game"] != game.name:
             raise ConfigError(f"{run_dir} is a {saved['game']} run, not {game.name}")
         cfg = LoopConfig.from_json({**saved["loop"], "iterations": cfg.iterations, "final_steps": cfg.final_steps})
+        nxt = json.loads(state_path.read_text())["iteration"] + 1
+        if lr is not None and lr != cfg.lr_at(nxt):
+            cfg = replace(cfg, lr_schedule=(*(s for s in cfg.lr_schedule if s[0] < nxt), (nxt, lr)))
+            log(f"learning rate {lr:g} from iteration {nxt} on")
     elif state_path.exists():
         raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --run-dir")
+    elif lr is not None:
+        cfg = replace(cfg, lr=lr)
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(run_dir / "config.json", {"game": game.name, "net": spec.net.as_dict(), "loop": cfg.to_json(),
                                                "final_net": (spec.final_net or spec.net).as_dict()})
