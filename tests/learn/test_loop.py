@@ -108,6 +108,8 @@ def test_resume_with_a_new_learning_rate_keeps_it_from_the_next_iteration_on(tmp
     assert [m["lr"] for m in read_jsonl(tmp_path / "metrics.jsonl")] == [tiny(1).lr, 1e-4, 1e-4]
     assert json.loads((tmp_path / "config.json").read_text())["loop"]["lr_schedule"] == [[2, 1e-4]]
     assert "learning rate 0.0001 from iteration 2 on" in said
+    with pytest.raises(ConfigError, match="--lr must be > 0, got 0"):
+        run_loop(spec(), tiny(4), tmp_path, resume=True, log=lambda s: None, lr=0.0)
 
 
 def test_refuses_to_overwrite_or_resume_nothing(tmp_path):

@@ -130,13 +130,14 @@ def eval_go(opponent: str = typer.Option("gnugo --mode gtp --level 1", help="GTP
     _search_config(sims, time, resign, 0, pass_rule)  # bad flags fail here, not inside the engine's process
     pass_rule = resolve_pass_rule(pass_rule, playing)  # the report names the rule the engine plays by
     qstar = ["qstar", "gtp", "--size", str(size), "--sims", str(sims), "--time", str(time),
-             "--resign", str(resign), "--reuse-tree" if reuse else "--fresh-tree", "--model", str(playing) if playing else "none", "--pass-rule", pass_rule]
+             "--resign", str(resign), "--reuse-tree" if reuse else "--fresh-tree",
+             "--model", str(playing) if playing else "none", "--pass-rule", pass_rule]
     d = _run_match(shlex.join(qstar), opponent, games, size, komi, out, timeout, "auto", False,
                    f"qstar vs {opponent}", openings, seed)
     if json_:
         from qstar.cli.output import emit_json
-        emit_json({**d, "qstar_sims": sims, "qstar_seconds": time, "resign": resign, "reuse_tree": reuse, "pass_rule": pass_rule,
-                   "model": str(playing) if playing else None})
+        emit_json({**d, "qstar_sims": sims, "qstar_seconds": time, "resign": resign, "reuse_tree": reuse,
+                   "pass_rule": pass_rule, "model": str(playing) if playing else None})
 
 
 @train_app.command("go")

@@ -131,6 +131,7 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
             raise ConfigError(f"{run_dir} is a {saved['game']} run, not {game.name}")
         cfg = LoopConfig.from_json({**saved["loop"], "iterations": cfg.iterations, "final_steps": cfg.final_steps})
         nxt = json.loads(state_path.read_text())["iteration"] + 1
+        check(lr is None or lr > 0, f"--lr must be > 0, got {lr}")
         if lr is not None and lr != cfg.lr_at(nxt):
             cfg = replace(cfg, lr_schedule=(*(s for s in cfg.lr_schedule if s[0] < nxt), (nxt, lr)))
             log(f"learning rate {lr:g} from iteration {nxt} on")
