@@ -123,6 +123,7 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     state_path = run_dir / "state.json"
+    loop_state = {"iteration": 0, "elo": 0.0, "best": None}
     if resume:
         if not state_path.exists():
             raise ConfigError(f"nothing to resume in {run_dir}: no state.json (start without --resume)")
@@ -130,7 +131,8 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
         if saved["game"] != game.name:
             raise ConfigError(f"{run_dir} is a {saved['game']} run, not {game.name}")
         cfg = LoopConfig.from_json({**saved["loop"], "iterations": cfg.iterations, "final_steps": cfg.final_steps})
-        nxt = json.loads(state_path.read_text())["iteration"] + 1
+        loop_state = json.loads(state_path.read_text())
+        nxt = loop_state["iteration"] + 1
         check(lr is None or lr > 0, f"--lr must be > 0, got {lr}")
         if lr is not None and lr != cfg.lr_at(nxt):
             cfg = replace(cfg, lr_schedule=(*(s for s in cfg.lr_schedule if s[0] < nxt), (nxt, lr)))
@@ -148,14 +150,12 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     buffer = ReplayBuffer(game.obs_shape, game.num_actions, cfg.buffer_size)
     rng = np.random.default_rng(cfg.seed)
-    loop_state = {"iteration": 0, "elo": 0.0, "best": None}
     if resume:
-        loop_state = json.loads(state_path.read_text())
         it = loop_state["iteration"]
         net.load_state_dict(load_model(run_dir / f"model_{it:04d}.safetensors", game.name).state_dict())
         extra = load_torch(run_dir / f"optimizer_{it:04d}.pt")
         opt.load_state_dict(extra["optimizer"])  # its state moves to the parameters' device
-        for group in opt.param_groups:  # the run's config.json is the source of truth (edit it to lower lr)
+        for group in opt.param_groups:  # the run's config.json is the source of truth (lr: its lr_schedule)
             group["weight_decay"] = cfg.weight_decay  # the lr is set at the start of each iteration
         torch.set_rng_state(extra["torch_rng"])
         buffer.load(run_dir / f"replay_{it:04d}.npz")

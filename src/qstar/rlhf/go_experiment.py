@@ -44,7 +44,6 @@ from qstar.rlhf.labelers import write_comparisons
 from qstar.rlhf.reward_model import comparison_accuracy
 
 
-
 @dataclass(frozen=True)
 class GoExperimentConfig:
     size: int = 7
