@@ -14,10 +14,11 @@ from qstar.cli.games import ADDRESS_HELP, EXECUTOR_HELP, FINAL_STEPS_HELP, WORKE
 from qstar.core.errors import ConfigError
 
 
-def _search_config(sims: int, seconds: float, resign: float, seed: int, pass_rule: str = "any", reuse: bool = True):
+def _search_config(sims: int, seconds: float, resign: float, seed: int, pass_rule: str = "any", reuse: bool = True,
+                   symmetries: int = 1):
     from qstar.games.go.player import SearchConfig
     return SearchConfig(simulations=sims, seconds=seconds, resign_threshold=resign, seed=seed, pass_rule=pass_rule,
-                        reuse_tree=reuse)
+                        reuse_tree=reuse, symmetries=symmetries)
 
 
 PASS_HELP = ("any: the engine may pass at any time; settled: only when every legal point fills its own eye; auto: "
@@ -25,6 +26,8 @@ PASS_HELP = ("any: the engine may pass at any time; settled: only when every leg
 
 
 RESIGN_HELP = "Resign when the search value for the engine falls below this; -1 never."
+SYMMETRIES_HELP = ("Evaluate every position in this many of the board's 8 rotations and reflections (one batch) and "
+                   "average the network's answers: steadier priors and values for that many times the network work.")
 REUSE_HELP = ("Keep what the last search found below the present position and add this move's simulations to it "
               "(as self-play does); --fresh-tree: every move searches from nothing.")
 
@@ -41,6 +44,7 @@ def gtp(model: Optional[str] = typer.Option(None, help=MODEL_HELP),
         time: float = typer.Option(0.0, "--time", help="Seconds per move instead of --sims (GTP time_left overrides)."),
         resign: float = typer.Option(-0.9, help=RESIGN_HELP),
         reuse: bool = typer.Option(True, "--reuse-tree/--fresh-tree", help=REUSE_HELP),
+        symmetries: int = typer.Option(1, help=SYMMETRIES_HELP),
         seed: int = typer.Option(0, help="Seed of the playout evaluator."),
         pass_rule: str = typer.Option("auto", help=PASS_HELP)):
     """Speak GTP version 2 on stdin/stdout (for GoGui, Sabaki, GNU Go's referee, `qstar match`)."""
@@ -48,7 +52,7 @@ def gtp(model: Optional[str] = typer.Option(None, help=MODEL_HELP),
     from qstar.games.go.player import NO_MODEL, make_mover, resolve_model
     from qstar.games.go.rules import check_size
     check_size(size)
-    cfg = _search_config(sims, time, resign, seed, pass_rule, reuse)
+    cfg = _search_config(sims, time, resign, seed, pass_rule, reuse, symmetries)
     if model is None or model.lower() == NO_MODEL:  # the shipped net where one exists for the size, else playouts
         engine = GtpEngine(lambda s, k: make_mover(s, k, cfg, resolve_model(model, s)), size=size, komi=komi)
     else:  # a given network fixes the board size
@@ -114,6 +118,7 @@ def eval_go(opponent: str = typer.Option("gnugo --mode gtp --level 1", help="GTP
             time: float = typer.Option(0.0, "--time", help="qstar's seconds per move instead of --sims."),
             resign: float = typer.Option(-0.9, help=RESIGN_HELP),
             reuse: bool = typer.Option(True, "--reuse-tree/--fresh-tree", help=REUSE_HELP),
+            symmetries: int = typer.Option(1, help=SYMMETRIES_HELP),
             out: Optional[Path] = typer.Option(Path("runs/eval-go"), help="Folder for the SGF records."),
             timeout: float = typer.Option(120.0, help="Seconds per answer before an engine loses the game."),
             pass_rule: str = typer.Option("auto", help=PASS_HELP),
@@ -127,17 +132,17 @@ def eval_go(opponent: str = typer.Option("gnugo --mode gtp --level 1", help="GTP
     playing = resolve_model(model, size)  # what `qstar gtp` will load, for the report
     if playing is not None and not playing.is_file():
         raise ConfigError(f"no checkpoint at {playing}; give a Go .safetensors file or --model none")
-    _search_config(sims, time, resign, 0, pass_rule)  # bad flags fail here, not inside the engine's process
+    _search_config(sims, time, resign, 0, pass_rule, reuse, symmetries)  # bad flags fail here, not inside the engine's process
     pass_rule = resolve_pass_rule(pass_rule, playing)  # the report names the rule the engine plays by
     qstar = ["qstar", "gtp", "--size", str(size), "--sims", str(sims), "--time", str(time),
-             "--resign", str(resign), "--reuse-tree" if reuse else "--fresh-tree",
+             "--resign", str(resign), "--reuse-tree" if reuse else "--fresh-tree", "--symmetries", str(symmetries),
              "--model", str(playing) if playing else "none", "--pass-rule", pass_rule]
     d = _run_match(shlex.join(qstar), opponent, games, size, komi, out, timeout, "auto", False,
                    f"qstar vs {opponent}", openings, seed)
     if json_:
         from qstar.cli.output import emit_json
         emit_json({**d, "qstar_sims": sims, "qstar_seconds": time, "resign": resign, "reuse_tree": reuse,
-                   "pass_rule": pass_rule, "model": str(playing) if playing else None})
+                   "symmetries": symmetries, "pass_rule": pass_rule, "model": str(playing) if playing else None})
 
 
 @train_app.command("go")

@@ -10,8 +10,21 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from qstar.core.errors import ConfigError
 from qstar.core.evaluator import Evaluation
 from qstar.core.game import Game
+
+
+def symmetry_permutations(game: Game, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The first ``k`` of the game's symmetries as index arrays (obs, policy): the transformed flat observation
+    is ``obs.ravel()[o]`` and its move ``j`` is the position's move ``p[j]``. Every game's symmetries move entries
+    without changing them, so they are found by transforming the indices themselves."""
+    n = len(game.symmetries(np.zeros(game.obs_shape, np.float32), np.zeros(game.num_actions, np.float32)))
+    if not 1 <= k <= n:
+        raise ConfigError(f"--symmetries must be 1..{n} for {game.name}, got {k}")
+    index = np.arange(int(np.prod(game.obs_shape)), dtype=np.float64).reshape(game.obs_shape)
+    moves = np.arange(game.num_actions, dtype=np.float64)
+    return [(o.ravel().astype(np.int64), p.astype(np.int64)) for o, p in game.symmetries(index, moves)[:k]]
 
 
 class NetworkEvaluator:
@@ -22,12 +35,16 @@ class NetworkEvaluator:
     folded into the convolutions and keeps its tensors channels-last (for the Connect Four net on one CPU
     thread, about 1.35x the positions/s of the plain module at batch 256); without, the module is called
     as it is (the way most AlphaZero code does; ``qstar bench`` uses that for its dict-search baseline).
+    With ``symmetries`` = k > 1 each position is evaluated in the first k of the game's symmetries (Go: 8,
+    Connect Four: 2; identity first) in the same forward pass, and the priors (mapped back to the position's own
+    frame) and the values are averaged: a steadier estimate from the same network for k times the positions.
     Counts positions, calls and seconds spent inside the network.
     """
 
     def __init__(self, game: Game, net: torch.nn.Module, cache_size: int = 100_000, optimize: bool = True,
-                 device: str = "cpu"):
+                 device: str = "cpu", symmetries: int = 1):
         self.game, self.net = game, net
+        self.perms = symmetry_permutations(game, symmetries)
         self.cache_size, self.optimize, self.device = cache_size, optimize, torch.device(device)
         self.cache: OrderedDict = OrderedDict()
         self.net_seconds = 0.0
@@ -51,14 +68,28 @@ class NetworkEvaluator:
     @torch.inference_mode()
     def forward(self, states: Sequence) -> tuple[np.ndarray, np.ndarray]:
         """Raw network output: (masked priors [B, A], values [B]), no cache."""
-        x = torch.from_numpy(self.game.encode(states))
+        obs = self.game.encode(states)
+        k = len(self.perms)
+        if k > 1:  # the k transformed copies of the batch, one after the other
+            flat = obs.reshape(len(states), -1)
+            obs = np.concatenate([flat[:, o] for o, _ in self.perms]).reshape(k * len(states), *obs.shape[1:])
+        x = torch.from_numpy(obs)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         masks = torch.from_numpy(np.stack([self.game.legal_mask(s) for s in states]))
         t0 = time.perf_counter()
         logits, values = self.infer(x.to(self.device))
-        logits = logits.masked_fill(~masks.to(self.device), float("-inf"))
-        priors = torch.softmax(logits, dim=1).nan_to_num_(0.0).cpu().numpy()  # .cpu() waits for the device
+        if k > 1:  # each copy's logits back in the position's own frame, then the average of the k softmaxes
+            logits = logits.view(k, len(states), -1)
+            back = torch.empty_like(logits)
+            for i, (_, p) in enumerate(self.perms):
+                back[i][:, torch.from_numpy(p)] = logits[i]
+            logits = back.masked_fill(~masks.to(self.device), float("-inf"))
+            priors = torch.softmax(logits, dim=2).nan_to_num_(0.0).mean(0).cpu().numpy()
+            values = values.view(k, len(states)).mean(0)
+        else:
+            logits = logits.masked_fill(~masks.to(self.device), float("-inf"))
+            priors = torch.softmax(logits, dim=1).nan_to_num_(0.0).cpu().numpy()  # .cpu() waits for the device
         self.net_seconds += time.perf_counter() - t0
         self.calls += 1
         self.positions += len(states)

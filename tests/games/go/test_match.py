@@ -149,7 +149,7 @@ def test_match_command_json_last_line_and_one_line_errors(fake, tmp_path, capsys
     _Seat(fake("passer") + " --model a-name-not-a-file", 5, 5.0)  # another engine's own --model is its business
 
 
-def test_eval_go_passes_its_resign_threshold_to_the_engine(fake, tmp_path, capsys, monkeypatch):
+def test_eval_go_passes_its_resign_threshold_and_symmetries_to_the_engine(fake, tmp_path, capsys, monkeypatch):
     import json
 
     import qstar.cli.go as go_cli
@@ -157,10 +157,12 @@ def test_eval_go_passes_its_resign_threshold_to_the_engine(fake, tmp_path, capsy
     seen, run = [], go_cli._run_match
     monkeypatch.setattr(go_cli, "_run_match", lambda black, *a: seen.append(black) or run(black, *a))
     rc = main(["eval", "go", "--opponent", fake("passer"), "--model", "none", "--size", "5", "--sims", "8",
-               "--games", "2", "--resign", "-1", "--openings", "0", "--out", str(tmp_path), "--json"])
+               "--games", "2", "--resign", "-1", "--symmetries", "4", "--openings", "0", "--out", str(tmp_path),
+               "--json"])
     d = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert rc == 0 and d["games"] == 2 and d["resign"] == -1.0
-    assert "--resign -1.0" in seen[0] and (tmp_path / "game-002.sgf").exists()
-    assert main(["eval", "go", "--opponent", fake("passer"), "--resign", "0.5", "--out", str(tmp_path / "no")]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "resign threshold must be in [-1, 0]" in err[0], err
+    assert rc == 0 and d["games"] == 2 and d["resign"] == -1.0 and d["symmetries"] == 4
+    assert "--resign -1.0" in seen[0] and "--symmetries 4" in seen[0] and (tmp_path / "game-002.sgf").exists()
+    for flag, says in (("--resign", "resign threshold must be in [-1, 0]"), ("--symmetries", "--symmetries must be 1..8")):
+        assert main(["eval", "go", "--opponent", fake("passer"), flag, "9", "--out", str(tmp_path / "no")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and says in err[0], err

@@ -55,6 +55,14 @@ def test_default_engine_plays_the_shipped_network_legal_moves_quickly():
     assert engine.handle("version").endswith("(mcts-net:go9.safetensors)\n\n")
 
 
+def test_shipped_network_averaged_over_the_eight_symmetries():
+    cfg = SearchConfig(simulations=16, symmetries=8)
+    engine = GtpEngine(lambda s, k: make_mover(s, k, cfg, resolve_model(None, s)), size=9)
+    assert engine.handle("version").endswith("(mcts-net:go9.safetensors x8 symmetries)\n\n")
+    assert engine.mover.evaluator.perms[3][1].shape == (82,)
+    assert engine.handle("play b E5") == "=\n\n" and engine.handle("genmove w").startswith("= ")
+
+
 def test_model_none_is_the_playout_engine():
     assert resolve_model("none", 9) is None
     assert resolve_model(None, 5) is None

@@ -22,6 +22,7 @@ class SearchConfig:
     resign_after: int = 20  # no resignation before this many moves
     playouts: int = 1  # random playouts per leaf when there is no network
     reuse_tree: bool = True  # keep the subtree of the moves since the last search, as self-play does
+    symmetries: int = 1  # average the network over this many of the board's 8 symmetries (NetworkEvaluator)
     seed: int = 0
     pass_rule: str = "any"  # GoConfig.pass_rule of the engine's own search (the opponent's moves are never limited);
     # "auto": the rule the network was trained under (its checkpoint says; "any" without one or without a network)
@@ -30,6 +31,7 @@ class SearchConfig:
         check(self.simulations >= 1, f"--sims must be >= 1, got {self.simulations}")
         check(self.seconds >= 0, f"--time must be >= 0 seconds, got {self.seconds}")
         check(-1.0 <= self.resign_threshold <= 0.0, f"resign threshold must be in [-1, 0], got {self.resign_threshold}")
+        check(1 <= self.symmetries <= 8, f"--symmetries must be 1..8, got {self.symmetries}")
         check(self.playouts >= 1, f"playouts must be >= 1, got {self.playouts}")
         check(self.pass_rule in (*PASS_RULES, AUTO),
               f"--pass-rule must be one of {', '.join((*PASS_RULES, AUTO))}, got {self.pass_rule!r}")
@@ -193,4 +195,5 @@ def make_mover(size: int, komi: float, cfg: SearchConfig, model: str | Path | No
                           f"{net.cfg.height}x{net.cfg.width})")
     game = GoGame(GoConfig(size=size, komi=komi, history=history, max_moves=8 * size * size,
                            pass_rule=resolve_pass_rule(cfg.pass_rule, model)))
-    return MctsMover(game, NetworkEvaluator(game, net), cfg, name=f"mcts-net:{Path(model).name}")
+    return MctsMover(game, NetworkEvaluator(game, net, symmetries=cfg.symmetries), cfg,
+                     name=f"mcts-net:{Path(model).name}" + (f" x{cfg.symmetries} symmetries" if cfg.symmetries > 1 else ""))
