@@ -9,7 +9,8 @@
   weights for the new plane, so it starts as the same function).
 - ``average``: the mean of the weights of the run's last K checkpoints (BatchNorm statistics re-estimated on
   20,000 positions of the buffer), as KataGo and SWA average weights.
-- ``mirror``: each evaluation is the mean of the network's output on the position and on its mirror image.
+- ``mirror``: each evaluation is the mean of the network's output on the position and on its mirror image
+  (``NetworkEvaluator(symmetries=2)``).
 
 Prints one JSON line: per bundled set, the value's squared error against the truth, mistakes of the network alone
 and at ``--sims`` simulations. One torch thread.
@@ -31,17 +32,6 @@ from value_head_sweep import ExtraPlanes, judge, load_buffer  # noqa: E402
 from qstar.learn.checkpoint import load_model  # noqa: E402
 from qstar.learn.resnet import PolicyValueNet  # noqa: E402
 from qstar.learn.trainer import loss_terms  # noqa: E402
-
-
-class Mirrored(torch.nn.Module):
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-
-    def forward(self, x):
-        p, v = self.net(x)
-        pm, vm = self.net(x.flip(-1))
-        return ((p.softmax(1) + pm.flip(1).softmax(1)) / 2).log(), (v + vm) / 2
 
 
 def finetune(net, data, steps: int, planes: int, seed: int):
@@ -100,13 +90,14 @@ def main():
     it = int(state["iteration"])
     t0 = time.perf_counter()
     if a.mode == "mirror":
-        net = Mirrored(load_model(a.run / f"model_{it:04d}.safetensors"))
+        net = load_model(a.run / f"model_{it:04d}.safetensors")
     else:
         data = load_buffer(str(a.run / f"replay_{it:04d}.npz"))
         net = (finetune(load_model(a.run / f"model_{it:04d}.safetensors"), data, a.steps, a.planes, a.seed)
                if a.mode == "finetune" else average(a.run, it, a.last, data[0]))
     row = {"mode": a.mode, "run": str(a.run), "iteration": it, "planes": a.planes, "steps": a.steps,
-           "last": a.last, "seconds": round(time.perf_counter() - t0), "sets": judge(net, a.sims, "cpu")}
+           "last": a.last, "seconds": round(time.perf_counter() - t0)}
+    row["sets"] = judge(net, a.sims, "cpu", symmetries=2 if a.mode == "mirror" else 1)
     print(json.dumps(row), flush=True)
 
 

@@ -95,12 +95,12 @@ def train(cfg: ResNetConfig, data, steps: int, device: str, seed: int) -> tuple[
     return net.cpu(), {"held_out_value_loss": round(held_loss, 4)}
 
 
-def judge(net: torch.nn.Module, sims: int, device: str) -> dict:
+def judge(net: torch.nn.Module, sims: int, device: str, symmetries: int = 1) -> dict:
     game, out = Connect4(), {}
     rng = np.random.default_rng(0)
     for name in BUNDLED:
         pos = load_positions(bundled_path(name))
-        ev = NetworkEvaluator(game, net, device=device)
+        ev = NetworkEvaluator(game, net, device=device, symmetries=symmetries)
         _, v = ev.forward([p.state for p in pos])
         truth = np.array([np.sign(p.values.max()) for p in pos])
         out[name] = {"value_sq_err": round(float(np.mean((v - truth) ** 2)), 3),

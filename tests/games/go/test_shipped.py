@@ -77,7 +77,7 @@ def test_qstar_gtp_subprocess_uses_the_shipped_network_by_default():
                           input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     answers = proc.stdout.split("\n\n")
-    assert answers[0].startswith("=1 ") and answers[0].endswith("(mcts-net:go9.safetensors)")
+    assert answers[0].startswith("=1 ") and answers[0].endswith("(mcts-net:go9.safetensors x8 symmetries)")
     assert answers[1].startswith("=2 ") and answers[1] != "=2 resign"
     assert answers[2] == "=3"
     assert "passes: settled" in proc.stderr  # trained on games played out, it plays by that rule (--pass-rule auto)
