@@ -98,7 +98,9 @@ def test_broken_engine_loses_the_game_and_the_match_goes_on(fake, tmp_path, mode
     # game 1: broken engine is White and loses on its first genmove; game 2 it is Black
     assert results == [f"B+{code}", f"W+{code}"], [g.reason for g in report.games]
     assert report.result.wins == 2
-    assert len(report.as_dict()["forfeits"]) == 2
+    forfeits = report.as_dict()["forfeits"]  # numbered as the SGF files are: game-001.sgf is game 1
+    assert [f.split(":")[0] for f in forfeits] == ["game 1", "game 2"], forfeits
+    assert (tmp_path / "game-001.sgf").exists() and f"+{code}]" in (tmp_path / "game-002.sgf").read_text()
 
 
 def test_client_timeout_and_missing_engine():

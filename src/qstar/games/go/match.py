@@ -75,7 +75,7 @@ class MatchReport:
                 "distinct_games": len({g.record for g in self.games}),
                 "a_wins_as_black": sum(g.winner == "A" and g.a_black for g in self.games),
                 "a_wins_as_white": sum(g.winner == "A" and not g.a_black for g in self.games),
-                "forfeits": [f"game {g.index}: {g.reason}" for g in self.games if g.result[2:] in ("F", "T")],
+                "forfeits": [f"game {g.index + 1}: {g.reason}" for g in self.games if g.result[2:] in ("F", "T")],
                 "a_seconds_per_move": self.seconds_per_move("A"), "b_seconds_per_move": self.seconds_per_move("B"),
                 "mean_moves": round(sum(g.moves for g in self.games) / max(len(self.games), 1), 1)}
 
