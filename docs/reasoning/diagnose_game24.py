@@ -6,7 +6,10 @@ Prints (1) proposal coverage: for K sampled first steps per test puzzle, how man
 steps come back and for how many puzzles at least one keeps 24 reachable (exact solver); (2) the
 PRM's ranking of every legal first step of every test puzzle: share of legal first steps that are
 solvable, the area under the ROC curve (PRM score vs exact solvability), and for how many puzzles
-the PRM's top-1 / top-3 step is solvable. Uses the shipped models unless MODELS_DIR is given.
+the PRM's top-1 / top-3 step is solvable; (3) coverage of the test split's first-step results by the
+training puzzles': how many of the distinct three-number states a legal first step of a test puzzle leaves
+(and how many of the solvable ones) are also left by a legal first step of a training or synthetic puzzle.
+Uses the shipped models unless MODELS_DIR is given.
 """
 
 import sys
@@ -44,6 +47,12 @@ def first_step_ranking(value, problems) -> dict:
     return {"steps": len(rows), "solvable": float(t.mean()), "auc": round(auc, 3), "top1": top1, "top3": top3}
 
 
+def first_step_results(problems) -> dict:
+    """Each distinct state (sorted numbers left) a legal first step of ``problems`` leaves -> is it solvable."""
+    return {tuple(sorted(x.value for x in s.items)): G.state_solvable(s)
+            for p in problems for _, s in G.moves(G.initial_state(p))}
+
+
 def main() -> None:
     torch.set_num_threads(1)
     policy, values = _load_models("game24", Path(sys.argv[1]) if len(sys.argv) > 1 else None)
@@ -66,6 +75,12 @@ def main() -> None:
     r = first_step_ranking(values["prm"], test)
     print(f"{r['steps']} legal first steps, {r['solvable']:.1%} solvable; PRM AUC {r['auc']:.3f}; "
           f"PRM top-1 solvable for {r['top1']}/{len(test)} puzzles, top-3 for {r['top3']}/{len(test)}")
+    seen = first_step_results(G.problems("train") + G.problems("synthetic"))
+    test_states = first_step_results(test)
+    solvable = [k for k, ok in test_states.items() if ok]
+    print(f"{len(test_states)} distinct states after a test puzzle's first step, {len(solvable)} solvable; "
+          f"{sum(k in seen for k in test_states)} and {sum(k in seen for k in solvable)} of them are also left by "
+          f"a first step of the {len(seen)}-state training and synthetic pool")
     print(f"CPU {time.process_time() - t0:.0f} s")
 
 
