@@ -29,7 +29,7 @@ RESIGN_HELP = "Resign when the search value for the engine falls below this; -1 
 SYMMETRIES = 8  # the engine's default: measured stronger than 4x the simulations in less time (docs/go.md)
 SYMMETRIES_HELP = ("Evaluate every position in this many of the board's 8 rotations and reflections (one batch) and "
                    "average the network's answers: steadier priors and values for about 3x the time a move at 8; "
-                   "1: the network as it is.")
+                   "1: the network as it is. The engine without a network ignores it.")
 REUSE_HELP = ("Keep what the last search found below the present position and add this move's simulations to it "
               "(as self-play does); --fresh-tree: every move searches from nothing.")
 
@@ -134,7 +134,8 @@ def eval_go(opponent: str = typer.Option("gnugo --mode gtp --level 1", help="GTP
     playing = resolve_model(model, size)  # what `qstar gtp` will load, for the report
     if playing is not None and not playing.is_file():
         raise ConfigError(f"no checkpoint at {playing}; give a Go .safetensors file or --model none")
-    _search_config(sims, time, resign, 0, pass_rule, reuse, symmetries)  # bad flags fail here, not inside the engine's process
+    # bad flags fail here, not inside the engine's process
+    _search_config(sims, time, resign, 0, pass_rule, reuse, symmetries)
     pass_rule = resolve_pass_rule(pass_rule, playing)  # the report names the rule the engine plays by
     qstar = ["qstar", "gtp", "--size", str(size), "--sims", str(sims), "--time", str(time),
              "--resign", str(resign), "--reuse-tree" if reuse else "--fresh-tree", "--symmetries", str(symmetries),

@@ -164,7 +164,8 @@ def test_eval_go_passes_its_resign_threshold_and_symmetries_to_the_engine(fake, 
     d = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rc == 0 and d["games"] == 2 and d["resign"] == -1.0 and d["symmetries"] == 4
     assert "--resign -1.0" in seen[0] and "--symmetries 4" in seen[0] and (tmp_path / "game-002.sgf").exists()
-    for flag, says in (("--resign", "resign threshold must be in [-1, 0]"), ("--symmetries", "--symmetries must be 1..8")):
+    for flag, says in (("--resign", "resign threshold must be in [-1, 0]"),
+                       ("--symmetries", "--symmetries must be 1..8")):
         assert main(["eval", "go", "--opponent", fake("passer"), flag, "9", "--out", str(tmp_path / "no")]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and says in err[0], err

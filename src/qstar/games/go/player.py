@@ -195,5 +195,5 @@ def make_mover(size: int, komi: float, cfg: SearchConfig, model: str | Path | No
                           f"{net.cfg.height}x{net.cfg.width})")
     game = GoGame(GoConfig(size=size, komi=komi, history=history, max_moves=8 * size * size,
                            pass_rule=resolve_pass_rule(cfg.pass_rule, model)))
-    return MctsMover(game, NetworkEvaluator(game, net, symmetries=cfg.symmetries), cfg,
-                     name=f"mcts-net:{Path(model).name}" + (f" x{cfg.symmetries} symmetries" if cfg.symmetries > 1 else ""))
+    name = f"mcts-net:{Path(model).name}" + (f" x{cfg.symmetries} symmetries" if cfg.symmetries > 1 else "")
+    return MctsMover(game, NetworkEvaluator(game, net, symmetries=cfg.symmetries), cfg, name=name)
