@@ -46,6 +46,8 @@ class NetworkEvaluator:
         self.game, self.net = game, net
         self.perms = symmetry_permutations(game, symmetries)
         self.cache_size, self.optimize, self.device = cache_size, optimize, torch.device(device)
+        # for each symmetry, the column of its output that holds each of the position's own moves
+        self.back = torch.from_numpy(np.stack([np.argsort(p) for _, p in self.perms])).to(self.device)
         self.cache: OrderedDict = OrderedDict()
         self.net_seconds = 0.0
         self.calls = 0
@@ -81,10 +83,8 @@ class NetworkEvaluator:
         logits, values = self.infer(x.to(self.device))
         if k > 1:  # each copy's logits back in the position's own frame, then the average of the k softmaxes
             logits = logits.view(k, len(states), -1)
-            back = torch.empty_like(logits)
-            for i, (_, p) in enumerate(self.perms):
-                back[i][:, torch.from_numpy(p)] = logits[i]
-            logits = back.masked_fill(~masks.to(self.device), float("-inf"))
+            logits = logits.gather(2, self.back[:, None, :].expand_as(logits))
+            logits = logits.masked_fill(~masks.to(self.device), float("-inf"))
             priors = torch.softmax(logits, dim=2).nan_to_num_(0.0).mean(0).cpu().numpy()
             values = values.view(k, len(states)).mean(0)
         else:

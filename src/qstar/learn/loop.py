@@ -124,6 +124,7 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
         torch.set_num_threads(cfg.threads)
     state_path = run_dir / "state.json"
     loop_state = {"iteration": 0, "elo": 0.0, "best": None}
+    check(lr is None or lr > 0, f"--lr must be > 0, got {lr}")
     if resume:
         if not state_path.exists():
             raise ConfigError(f"nothing to resume in {run_dir}: no state.json (start without --resume)")
@@ -133,7 +134,6 @@ def run_loop(spec: TrainingSpec, cfg: LoopConfig, run_dir: str | Path, resume: b
         cfg = LoopConfig.from_json({**saved["loop"], "iterations": cfg.iterations, "final_steps": cfg.final_steps})
         loop_state = json.loads(state_path.read_text())
         nxt = loop_state["iteration"] + 1
-        check(lr is None or lr > 0, f"--lr must be > 0, got {lr}")
         if lr is not None and lr != cfg.lr_at(nxt):
             cfg = replace(cfg, lr_schedule=(*(s for s in cfg.lr_schedule if s[0] < nxt), (nxt, lr)))
             log(f"learning rate {lr:g} from iteration {nxt} on")
