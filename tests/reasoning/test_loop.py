@@ -26,7 +26,7 @@ def test_loop_writes_its_run_folder_and_resumes(tmp_path):
     for name in ("config.json", "metrics.jsonl", "summary.md", "solve_rate.png", "models.json",
                  "policy/config.json", "policy/model.safetensors", "prm/model.safetensors", "orm/value.json"):
         assert (run / name).exists(), name
-    assert json.loads((run / "models.json").read_text()) == {"task": "game24", "calculator": True}
+    assert json.loads((run / "models.json").read_text()) == {"task": "game24", "calculator": True, "undo": False}
     assert {"greedy", "beam5", "mcts", "label_agreement", "cpu_seconds"} <= set(m[1])
     assert m[0]["step_label_problems"] == 2 and m[1]["step_label_problems"] == 1
     assert m[0]["first_step"]["steps"] == 3 and m[0]["first_step_problems"] == 12
@@ -111,3 +111,55 @@ def test_the_loop_runs_on_cuda_and_its_models_load_on_the_cpu(tmp_path):
     g = Game24()
     acting = acting_policy(policy, g, True)
     assert len(acting.generate([g.prompt(g.problems("test")[0])], n=1, temperature=0.0, stop="end", seed=0)) == 1
+
+
+class Indifferent:
+    """A policy that gives every step the same probability: it tries the legal steps in the rules' order."""
+
+    def logprob(self, prompts, continuations):
+        return [0.0] * len(prompts)
+
+
+def test_second_thought_traces_take_back_exactly_the_dead_ends():
+    """Every step is tried in the policy's order; a step that leaves 24 unreachable is taken back, the first
+    that keeps it reachable stands, and the steps that stand solve the puzzle (unless the undos ran out)."""
+    from qstar.reasoning.loop import second_thought_traces
+    from qstar.reasoning.task import MAX_UNDOS, UNDO, Problem
+
+    g = Game24()
+    puzzles = [Problem((4, 5, 6, 10), 24), Problem((1, 1, 4, 6), 24), Problem((1, 1, 1, 1), 24)]  # the last unsolvable
+    prompts, comps = second_thought_traces(g, Indifferent(), puzzles, traces=3, seed=0)
+    assert len(comps) == 6 and set(prompts) == {g.prompt(p) for p in puzzles[:2]}
+    undone = 0
+    for prompt, text in zip(prompts, comps):
+        problem = puzzles[[g.prompt(p) for p in puzzles].index(prompt)]
+        state, undos = g.initial_state(problem), 0
+        for line in text.splitlines():
+            back = line.endswith(UNDO)
+            nxt, why = g.apply(state, line.removesuffix(UNDO))
+            assert nxt is not None, why
+            assert back == (not g.state_solvable(nxt)) or (not back and undos == MAX_UNDOS)
+            undos += back
+            state = state if back else nxt
+        undone += undos
+        assert undos <= MAX_UNDOS and (g.score_trace(problem, text).ok or undos == MAX_UNDOS)
+    assert undone > 0
+    # the first trace of a puzzle follows the policy's order (here: the order of the legal steps); the others vary
+    first = next(line for line, nxt in g.moves(g.initial_state(puzzles[0])))
+    assert comps[0].splitlines()[0].removesuffix(UNDO) == first
+    assert len(set(comps[:3])) > 1
+
+
+def test_loop_with_second_thoughts(tmp_path):
+    """undo_steps > 0: round 0 trains on traces that take dead ends back, every round adds the current policy's,
+    and the models folder says so, so loading it gives the policy its second thoughts."""
+    from qstar.cli.reasoning import _load_models
+
+    run = tmp_path / "run"
+    m = run_loop(Game24(), run, LoopConfig(rounds=1, undo_steps=2, undo_problems_round=3, **TOY), log=lambda s: None)
+    assert m[0]["second_thoughts"]["steps"] == 2 and m[1]["second_thought_traces"] == 3 * 2
+    assert json.loads((run / "models.json").read_text())["undo"] is True
+    policy, _ = _load_models("game24", run)
+    assert policy.undo is True
+    with pytest.raises(ConfigError, match="calculator"):
+        LoopConfig(undo_steps=5, calculator=False)

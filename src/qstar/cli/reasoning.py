@@ -50,7 +50,8 @@ def _load_models(task_name: str, models: Optional[Path], device: str = "cpu"):
         raise QstarError(f"the models in {folder} are for {meta['task']}, not {task_name}")
     device = torch_device(device)
     values = {k: ValueLM.load(folder / k).to(device) for k in ("prm", "orm") if (folder / k).exists()}
-    policy = acting_policy(LMPolicy.load(folder / "policy").to(device), _task(task_name), meta.get("calculator", False))
+    policy = acting_policy(LMPolicy.load(folder / "policy").to(device), _task(task_name), meta.get("calculator", False),
+                           meta.get("undo", False))
     return policy, values
 
 

@@ -20,7 +20,7 @@ from fractions import Fraction
 from typing import Iterator, Sequence
 
 from qstar.reasoning.expr import ExprError, format_number, parse, parse_number
-from qstar.reasoning.task import Item, Problem, Score, StepState
+from qstar.reasoning.task import Item, Problem, Score, StepState, standing_lines
 
 OPS = ("+", "-", "*", "/")
 _STEP_RE = re.compile(r"^\s*(\S+) ([-+*/]) (\S+) = (\S+) \(left: ([^)]*)\)\s*$")
@@ -189,10 +189,11 @@ class ArithmeticTask:
 
     def parse_trace(self, problem: Problem, text: str) -> tuple[StepState, str]:
         """Apply the step lines of ``text`` (the model's continuation of the prompt) from the start.
-        Stops at the first line that breaks the rules; returns the last valid state and the reason."""
+        Stops at the first line that breaks the rules; returns the last valid state and the reason. A line
+        ending in ``' undo'`` was taken back by its writer and is skipped."""
         state = self.initial_state(problem)
-        for line in text.strip().splitlines()[:16]:
-            if not line.strip() or self.is_done(state):
+        for line in standing_lines(text)[:16]:
+            if self.is_done(state):
                 break
             nxt, why = self.apply(state, line)
             if nxt is None:

@@ -11,16 +11,22 @@ from __future__ import annotations
 from typing import Sequence
 
 from qstar.reasoning.interfaces import Completion, Policy, Stop
-from qstar.reasoning.task import Task
+from qstar.reasoning.task import MAX_UNDOS, UNDO, Task
 
 MAX_STEPS = 8
 
 
 class Calculator:
-    """Implements ``Policy`` on top of a policy that supports ``stop="action"``."""
+    """Implements ``Policy`` on top of a policy that supports ``stop="action"``.
 
-    def __init__(self, policy: Policy, task: Task):
-        self.policy, self.task = policy, task
+    ``undo=True``: a policy trained to look before it commits (``docs/reasoning.md``, "Second thoughts").
+    After the rules have written a step's result, the policy writes either the newline (the step stands)
+    or ``' undo'`` (the step is taken back; the next line starts again from the numbers before it). So one
+    greedy solution can try a step, see the numbers it leaves, and reject it. Taken-back lines stay in the
+    text (``parse_trace`` skips them); one-step proposals (``stop="line"``) are the policy's first tries."""
+
+    def __init__(self, policy: Policy, task: Task, undo: bool = False):
+        self.policy, self.task, self.undo = policy, task, undo
 
     def __getattr__(self, name):  # num_parameters, save, model ... of the wrapped policy
         return getattr(self.policy, name)
@@ -29,10 +35,11 @@ class Calculator:
                  seed: int) -> list[list[Completion]]:
         task = self.task
         states = [task.read_prompt(p) for p in prompts]
-        # one running sample per (prompt, j): [prompt index, text so far, state, logprob, tokens, alive]
-        runs = [[i, "", s, 0.0, 0, s is not None and not task.is_done(s)] for i, s in enumerate(states)
+        # one running sample per (prompt, j): [prompt index, text so far, state, logprob, tokens, alive, undos]
+        runs = [[i, "", s, 0.0, 0, s is not None and not task.is_done(s), 0] for i, s in enumerate(states)
                 for _ in range(1 if temperature <= 0 else n)]
-        for k in range(1 if stop == "line" else MAX_STEPS):
+        second_thoughts = self.undo and stop != "line"
+        for k in range(1 if stop == "line" else MAX_STEPS + (MAX_UNDOS if second_thoughts else 0)):
             live = [r for r in runs if r[5]]
             if not live:
                 break
@@ -46,13 +53,30 @@ class Calculator:
                 outs = self.policy.generate([prompts[r[0]] + r[1] for r in live], n=1, temperature=temperature,
                                             stop="action", seed=seed + k)
                 pairs = [(r, cs[0]) for r, cs in zip(live, outs)]
+            lines = []
             for r, c in pairs:
                 nxt, line = task.complete_step(r[2], c.text)
-                r[1] += line + "\n"
                 r[3] += c.logprob
                 r[4] += c.tokens
-                r[2] = nxt
-                r[5] = nxt is not None and not task.is_done(nxt)
+                lines.append((r, nxt, line))
+            back = set()
+            if second_thoughts:  # the policy reads each step's result, then keeps it or takes it back
+                asking = [(r, line) for r, nxt, line in lines if nxt is not None and r[6] < MAX_UNDOS]
+                verdicts = self.policy.generate([prompts[r[0]] + r[1] + line for r, line in asking], n=1,
+                                                temperature=temperature, stop="line", seed=seed + 7919 + k)
+                for (r, _), v in zip(asking, verdicts):
+                    r[3] += v[0].logprob
+                    r[4] += v[0].tokens
+                    if v[0].text.strip() == UNDO.strip():
+                        back.add(id(r))
+            for r, nxt, line in lines:
+                if id(r) in back:  # the numbers stay as they were
+                    r[1] += line + UNDO + "\n"
+                    r[6] += 1
+                else:
+                    r[1] += line + "\n"
+                    r[2] = nxt
+                    r[5] = nxt is not None and not task.is_done(nxt)
         per = 1 if temperature <= 0 else n
         out = []
         for i in range(len(prompts)):
@@ -68,12 +92,19 @@ class Calculator:
         return self.policy.logprob(prompts, [action_segments(c) for c in continuations])
 
 
-def action_segments(completion: str) -> list[tuple[str, bool]]:
+def action_segments(completion: str, undo: bool = False) -> list[tuple[str, bool]]:
     """Training targets for a calculator policy: learn each step's operation, not what the rules write.
     The ``' ='`` that ends the operation is learned too: it is where the model hands over to the rules.
-    ``'10 - 4 = 6 (left: 5 6 6)\\n'`` -> ``[('10 - 4 =', True), (' 6 (left: 5 6 6)\\n', False)]``."""
+    ``'10 - 4 = 6 (left: 5 6 6)\\n'`` -> ``[('10 - 4 =', True), (' 6 (left: 5 6 6)\\n', False)]``.
+    ``undo=True`` also learns the verdict after the rules' text: the newline that keeps a step, or
+    ``' undo'`` and the newline that take it back."""
     out = []
     for line in completion.splitlines():
         head, sep, tail = line.partition(" =")
-        out += [(head + sep, True), (tail + "\n", False)]
+        if not undo:
+            out += [(head + sep, True), (tail + "\n", False)]
+            continue
+        taken_back = tail.endswith(UNDO)
+        tail = tail[: -len(UNDO)] if taken_back else tail
+        out += [(head + sep, True), (tail, False), ((UNDO if taken_back else "") + "\n", True)]
     return out

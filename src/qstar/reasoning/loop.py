@@ -17,6 +17,7 @@ Run folder: ``config.json``, ``metrics.jsonl`` (one line per round), ``policy/``
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -26,7 +27,7 @@ from typing import Callable
 from qstar.core.atomic import append_jsonl, atomic_write_json, atomic_write_png, atomic_write_text, read_jsonl
 from qstar.core.errors import ConfigError, check
 from qstar.core.progress import progress_bar
-from qstar.reasoning.task import Problem, Task, steps_text
+from qstar.reasoning.task import MAX_UNDOS, UNDO, Problem, Task, steps_text
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,10 @@ class LoopConfig:
     threads: int = 1
     train_problems: int | None = None  # use only the first N training problems (smoke tests)
     calculator: bool = True  # the policy writes operations, the rules write results (see calculator.py)
+    undo_steps: int = 0  # second thoughts (Calculator(undo=True)): round 0's steps on traces that take dead ends back (0: off)
+    undo_traces: int = 2  # such traces per problem (the first in the policy's order, the others with Gumbel noise)
+    undo_problems_round: int = 2000  # later rounds: problems whose such traces, from the current policy, join the fine-tuning
+    undo_lr: float = 5e-4
     task_options: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -81,6 +86,13 @@ class LoopConfig:
         check(self.step_label_problems >= 0 and self.step_label_problems_round >= 0,
               "step_label_problems must be >= 0")
         check(self.search in ("beam", "mcts"), f"search must be beam or mcts, got {self.search!r}")
+        check(self.undo_steps >= 0 and self.undo_traces >= 1 and self.undo_problems_round >= 0,
+              "undo_steps and undo_problems_round must be >= 0, undo_traces >= 1")
+        check(not self.undo_steps or self.calculator, "second thoughts (undo_steps > 0) need the calculator")
+
+    @property
+    def undo(self) -> bool:
+        return self.undo_steps > 0
 
 
 def solver_traces(task: Task, problems: list[Problem], per_problem: int, seed: int) -> tuple[list[str], list[str]]:
@@ -124,16 +136,49 @@ def first_step_choices(task: Task, problems: list[Problem], calculator: bool, de
     return out
 
 
-def acting_policy(policy, task: Task, calculator: bool):
-    """The policy as search sees it: with the calculator, or writing whole steps itself."""
+def second_thought_traces(task: Task, acting, problems: list[Problem], traces: int, temperature: float = 1.0,
+                          seed: int = 0) -> tuple[list[str], list[str]]:
+    """(prompts, completions) that teach second thoughts (``Calculator(undo=True)``): ``traces`` solutions per
+    problem in which, at every state, the legal steps are tried in the order ``acting`` ranks them (its
+    log-probability after the steps that stand; traces after the first rank them with Gumbel noise at
+    ``temperature``, the order of sampling without replacement). A step from which the target cannot be reached
+    (the exact solver) is written and taken back; the first one from which it can stands. At most
+    ``MAX_UNDOS`` per solution, then the next step stands. Problems without a solution are skipped."""
+    rng = random.Random(seed)
+    # one run per (problem, trace): [prompt, text so far, state, steps taken back, ranked with noise?]
+    runs = [[task.prompt(p), "", task.initial_state(p), 0, j > 0] for p in problems
+            if task.state_solvable(task.initial_state(p)) for j in range(traces)]
+    while live := [r for r in runs if not task.is_done(r[2])]:
+        texts = {r[0] + steps_text(r[2].steps): list(task.moves(r[2])) for r in live}  # each state scored once
+        flat = acting.logprob([t for t, ms in texts.items() for _ in ms], [ln for ms in texts.values() for ln, _ in ms])
+        ranked, k = {}, 0
+        for t, ms in texts.items():
+            ranked[t], k = (ms, flat[k: k + len(ms)]), k + len(ms)
+        for r in live:
+            ms, lp = ranked[r[0] + steps_text(r[2].steps)]
+            if r[4]:
+                lp = [x / temperature - math.log(-math.log(rng.random() or 1e-12)) for x in lp]
+            for i in sorted(range(len(ms)), key=lambda i: -lp[i]):
+                line, nxt = ms[i]
+                if task.state_solvable(nxt) or r[3] >= MAX_UNDOS:
+                    r[1] += line + "\n"
+                    r[2] = nxt
+                    break
+                r[1] += line + UNDO + "\n"
+                r[3] += 1
+    return [r[0] for r in runs], [r[1] for r in runs]
+
+
+def acting_policy(policy, task: Task, calculator: bool, undo: bool = False):
+    """The policy as search sees it: with the calculator (and its second thoughts), or writing whole steps itself."""
     from qstar.reasoning.calculator import Calculator
-    return Calculator(policy, task) if calculator else policy
+    return Calculator(policy, task, undo=undo) if calculator else policy
 
 
-def targets(completions: list[str], calculator: bool) -> list:
-    """Training targets: whole completions, or only the operations when the rules write the rest."""
+def targets(completions: list[str], calculator: bool, undo: bool = False) -> list:
+    """Training targets: whole completions, or only the operations (and verdicts) when the rules write the rest."""
     from qstar.reasoning.calculator import action_segments
-    return [action_segments(c) for c in completions] if calculator else list(completions)
+    return [action_segments(c, undo) for c in completions] if calculator else list(completions)
 
 
 def _train_cfg(cfg: LoopConfig, epochs: float, seed: int, lr: float = 2e-3, batch_size: int = 64):
@@ -249,17 +294,25 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
                                         choices=choices(), choices_per_step=cfg.first_step_puzzles)
             log(f"round 0: first-step loss on {len(choices())} problems' legal first steps, {first['steps']} steps, "
                 f"{first['seconds']}s, loss {first['loss']}")
-        acting = acting_policy(policy, task, cfg.calculator)
+        second = None
+        if cfg.undo:  # then look at each step's result and take dead ends back
+            sp, sc = second_thought_traces(task, acting_policy(policy, task, True), pool, cfg.undo_traces, seed=cfg.seed)
+            with progress_bar("policy (second thoughts)", cfg.undo_steps, "step") as adv:
+                second = policy.finetune(sp, targets(sc, True, undo=True),
+                                         _train_cfg(cfg, cfg.undo_steps / -(-len(sp) // 64), cfg.seed, cfg.undo_lr), adv)
+            log(f"round 0: second thoughts, {len(sp)} traces taking back {sum(c.count(UNDO) for c in sc)} steps, "
+                f"{second['steps']} steps, {second['seconds']}s, loss {second['loss']}")
+        acting = acting_policy(policy, task, cfg.calculator, cfg.undo)
         order = rng.sample(train, len(train))  # label problems: a fixed shuffle, fresh ones each round
         lab = _label_and_fit(task, order[: cfg.label_problems], order[: cfg.step_label_problems], acting, prm, orm,
                              cfg, cfg.seed, cfg.value_epochs)
         row = {"round": 0, "sft_traces": len(prompts), "policy_params": policy.num_parameters, "value_params": sum(
-            p.numel() for p in prm.net.parameters()), "sft": sft, "first_step": first,
+            p.numel() for p in prm.net.parameters()), "sft": sft, "first_step": first, "second_thoughts": second,
             "first_step_problems": len(choices()) if first else 0, **lab}
         _finish_round(row, run, task, test, acting, policy, prm, orm, cfg, t0, c0, metrics, log)
     policy, prm, orm = (m.to(device) for m in (LMPolicy.load(run / "policy"), ValueLM.load(run / "prm"),
                                                 ValueLM.load(run / "orm")))
-    acting = acting_policy(policy, task, cfg.calculator)
+    acting = acting_policy(policy, task, cfg.calculator, cfg.undo)
     for r in range(1, cfg.rounds + 1):
         if r in done:
             continue
@@ -295,7 +348,12 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
         prompts, comps = sft_data()
         k = min(len(prompts), int(cfg.replay * len(new_p)))
         idx = rr.sample(range(len(prompts)), k)
-        ft = policy.finetune(new_p + [prompts[i] for i in idx], targets(new_c + [comps[i] for i in idx], cfg.calculator),
+        sp, sc = [], []
+        if cfg.undo:  # the current policy's order of trying steps, each judged by the solver
+            some = rr.sample(pool, min(cfg.undo_problems_round, len(pool)))
+            sp, sc = second_thought_traces(task, acting_policy(policy, task, True), some, cfg.undo_traces, seed=cfg.seed + r)
+        ft = policy.finetune(new_p + [prompts[i] for i in idx] + sp,
+                             targets(new_c + [comps[i] for i in idx] + sc, cfg.calculator, cfg.undo),
                              _train_cfg(cfg, cfg.finetune_epochs, cfg.seed + r, lr=cfg.finetune_lr),
                              choices=choices() if cfg.first_step_in_rounds else (),
                              choices_per_step=cfg.first_step_puzzles)
@@ -309,6 +367,7 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
                "solved_any": round(len(found) / len(by_numbers), 4),
                "search": cfg.search,
                "search_alone_solved": round(n_search / len(probs), 4), "kept_solutions": len(new_c), "replayed": k,
+               "second_thought_traces": len(sc),
                "new_solutions": sum(len(v) for v in found.values()),
                "finetune": ft, **lab}
         _finish_round(row, run, task, test, acting, policy, prm, orm, cfg, t0, c0, metrics, log)
@@ -332,7 +391,7 @@ def _save(run: Path, policy, prm, orm, task: Task, cfg: LoopConfig) -> None:
     policy.save(run / "policy")
     prm.save(run / "prm")
     orm.save(run / "orm")
-    atomic_write_json(run / "models.json", {"task": task.name, "calculator": cfg.calculator})
+    atomic_write_json(run / "models.json", {"task": task.name, "calculator": cfg.calculator, "undo": cfg.undo})
 
 
 def _round_line(row: dict) -> str:

@@ -23,7 +23,7 @@ from qstar.core.errors import CheckpointError, check
 from qstar.reasoning.interfaces import Policy
 from qstar.reasoning.lm import TrainConfig, device_of, pad_batch, train_loop
 from qstar.reasoning.policy import save_folder
-from qstar.reasoning.task import Problem, Task, steps_text
+from qstar.reasoning.task import Problem, Task, standing_lines, steps_text
 
 Kind = Literal["prm", "orm"]
 
@@ -201,7 +201,7 @@ def mc_labels(task: Task, problems: Sequence[Problem], policy: Policy, samples: 
     traces = []  # (problem, states after each valid step, the steps as written, broke_rules)
     for p, cs in zip(problems, sols):
         for c in cs:
-            lines = [ln for ln in c.text.strip().splitlines() if ln.strip()][:8]
+            lines = standing_lines(c.text)[:8]
             state, states, broke = task.initial_state(p), [], False
             for ln in lines:
                 nxt, _ = task.apply(state, ln)
@@ -299,7 +299,7 @@ def step_labels(task: Task, problems: Sequence[Problem], policy: Policy, rollout
             for s, cs in zip(part, gens):
                 row = []
                 for c in cs:
-                    lines = [ln for ln in c.text.splitlines() if ln.strip()]
+                    lines = standing_lines(c.text)
                     first = task.apply(s, lines[0])[0] if lines else None
                     end = first
                     for ln in lines[1:]:

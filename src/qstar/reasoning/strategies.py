@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 from qstar.core.errors import check
 from qstar.reasoning.interfaces import Budget, Completion, Policy, SearchResult, Usage, ValueModel
-from qstar.reasoning.task import Problem, StepState, Task, steps_text
+from qstar.reasoning.task import Problem, StepState, Task, standing_lines, steps_text
 
 Strategy = Callable[..., list[SearchResult]]
 AGGREGATIONS = ("min", "last", "prod")
@@ -156,7 +156,7 @@ def best_of_n(task: Task, problems: Sequence[Problem], policy: Policy, value: Va
     prompts, steps, owners, states = [], [], [], []
     for i, (p, cs) in enumerate(zip(problems, comps)):
         for c in cs:
-            lines = [ln for ln in c.text.strip().splitlines() if ln.strip()][:8]
+            lines = standing_lines(c.text)[:8]
             prompts.append(task.prompt(p))
             steps.append(lines or [""])
             owners.append(i)

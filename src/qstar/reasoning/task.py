@@ -50,6 +50,17 @@ class Item:
     expr: str
 
 
+UNDO = " undo"  # a step line ending in it was taken back by its writer: it does not count (``Calculator(undo=True)``)
+MAX_UNDOS = 6  # steps one solution may take back; past it every step stands (192 positions hold 6 more lines)
+
+
+def standing_lines(text: str) -> list[str]:
+    """The step lines of a written solution that stand (not taken back), up to its first blank line."""
+    lines = text.strip().splitlines()
+    end = next((k for k, ln in enumerate(lines) if not ln.strip()), len(lines))
+    return [ln for ln in lines[:end] if not ln.rstrip().endswith(UNDO)]
+
+
 def steps_text(steps) -> str:
     """Step lines as the policy writes them after the prompt: each one ending in a newline."""
     return "".join(s + "\n" for s in steps)
