@@ -40,6 +40,8 @@ def main() -> None:
     ap.add_argument("--traces", type=int, default=2)
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--temperature", type=float, default=1.0)
+    ap.add_argument("--verdicts", type=int, default=0,
+                    help="per puzzle, this many random legal first steps whose verdict alone is learned")
     a = ap.parse_args()
     quiet_transformers()
     torch.set_num_threads(1)
@@ -49,8 +51,18 @@ def main() -> None:
     prompts, comps = second_thought_traces(task, Calculator(policy, task), puzzles, a.traces, a.temperature, 0)
     undos = sum(c.count(UNDO) for c in comps)
     print(f"{len(puzzles)} puzzles, {len(comps)} traces, {undos} steps taken back", flush=True)
+    segs = [action_segments(c, undo=True) for c in comps]
+    if a.verdicts:  # judge more states than the policy would try: the step is context, the verdict the target
+        rng = random.Random(5)
+        for p in puzzles:
+            moves = list(task.moves(task.initial_state(p)))
+            for line, nxt in rng.sample(moves, min(a.verdicts, len(moves))):
+                head, sep, tail = line.partition(" =")
+                prompts.append(task.prompt(p))
+                segs.append([(head + sep + tail, False), (("" if task.state_solvable(nxt) else UNDO) + "\n", True)])
+        print(f"{len(prompts) - len(comps)} verdict examples", flush=True)
     cfg = TrainConfig(epochs=a.steps * 64 / len(prompts), lr=a.lr, seed=0)
-    stats = policy.finetune(prompts, [action_segments(c, undo=True) for c in comps], cfg)
+    stats = policy.finetune(prompts, segs, cfg)
     policy.save(Path(a.out) / "policy")
     print(json.dumps(stats), flush=True)
     for split in ("test", "train"):

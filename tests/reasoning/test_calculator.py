@@ -28,6 +28,11 @@ class TryFirstThenJudge:
         self.always_undo = always_undo
         self.verdicts = 0
 
+    def logprob(self, prompts, continuations):
+        """It prefers the known solution's steps (the operation is all that is scored)."""
+        ops = [seg[0][0] for seg in continuations]
+        return [0.0 if any(op == s.partition(" =")[0] + " =" for s in SOLUTION) else -1.0 for op in ops]
+
     def generate(self, prompts, n, temperature, stop, seed):
         out = []
         for prompt in prompts:
@@ -68,11 +73,31 @@ def test_greedy_with_second_thoughts_rejects_dead_ends():
     assert res.usage.tokens == 6 * 2 + stub.verdicts * 2
 
 
-def test_undos_are_capped_and_then_steps_stand():
+def test_undos_are_capped_and_no_step_is_tried_twice():
     stub = TryFirstThenJudge(always_undo=True)
-    res = greedy(G, [P], Calculator(stub, G, undo=True))[0]
-    assert res.log[0].count(UNDO + "\n") == MAX_UNDOS
-    assert res.steps == SOLUTION and G.score(P, res.answer).ok
+    cal = Calculator(stub, G, undo=True)
+    res = greedy(G, [P], cal)[0]
+    lines = res.log[0].splitlines()
+    taken_back = [ln for ln in lines if ln.endswith(UNDO)]
+    assert len(taken_back) == MAX_UNDOS and lines[MAX_UNDOS] == res.steps[0]  # then every step stands
+    left = [G.apply(G.initial_state(P), ln.removesuffix(UNDO))[0].values for ln in taken_back]
+    assert len(set(left)) == MAX_UNDOS  # the stub repeats the solution's step; the calculator tries another
+    assert cal.retries >= MAX_UNDOS - 2 and len(res.steps) == 3
+
+
+def test_an_illegal_step_is_replaced_by_the_most_probable_legal_one():
+    class Illegal(TryFirstThenJudge):
+        def generate(self, prompts, n, temperature, stop, seed):
+            if stop == "line":
+                return super().generate(prompts, n, temperature, stop, seed)
+            return [[Completion("99 + 1", -1.0, 2)] * n for _ in prompts]
+
+    cal = Calculator(Illegal(), G, undo=True)
+    res = greedy(G, [P], cal)[0]
+    assert res.answer and G.score(P, res.answer).ok  # each step its most probable legal one, judged as before
+    assert cal.retries >= 3 and "99" not in res.log[0]
+    plain = greedy(G, [P], Calculator(Illegal(), G))[0]
+    assert plain.answer is None and plain.log[0] == "99 + 1 = ?\n"
 
 
 def test_one_step_proposals_are_first_tries():

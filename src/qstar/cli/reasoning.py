@@ -58,7 +58,7 @@ def _load_models(task_name: str, models: Optional[Path], device: str = "cpu"):
 # Countdown has up to 6 numbers, so up to ~60 legal first steps per problem (Game of 24: ~20), and longer
 # solutions: a smaller labelling and search budget keeps its run to a few CPU-minutes. The first-step loss is
 # off there: it is measured on Game of 24 only (docs/reasoning.md), and would double this budget.
-TASK_DEFAULTS = {"countdown": dict(extra_split=None, first_step_steps=0, first_step_in_rounds=False, replay=1.0,
+TASK_DEFAULTS = {"countdown": dict(extra_split=None, first_step_steps=0, first_step_in_rounds=False, undo_steps=0, replay=1.0,
                                    finetune_epochs=4.0, finetune_lr=1e-3,
                                    sample_problems=100, traces_per_problem=2, sft_epochs=4.0, step_label_problems=60,
                                    step_label_problems_round=30, search_problems=100, label_problems=50,
@@ -75,7 +75,7 @@ def _train(task_name: str, run: Path, rounds: int, resume: bool, seed: int, quic
                          label_problems=16, finetune_epochs=0.3, value_epochs=0.3, eval_problems=10,
                          eval_beam=False, policy_width=32, policy_layers=1, value_width=32, value_layers=1,
                          train_problems=60, step_label_problems=8, step_label_problems_round=4, first_step_steps=5,
-                         first_step_puzzles=4)
+                         first_step_puzzles=4, undo_steps=5, undo_traces=1, undo_problems_round=8)
     metrics = run_loop(_task(task_name), run, cfg, resume=resume, log=lambda s: typer.echo(s, err=True),
                        device=torch_device(device))
     typer.echo(f"{run}: {len(metrics)} rounds; summary in {run / 'summary.md'}")
