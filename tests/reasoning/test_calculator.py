@@ -111,3 +111,12 @@ def test_action_segments_learn_the_verdict():
     assert action_segments("10 - 4 = 6 (left: 5 6 6)\n7 + 6 = 13 (left: 5 13) undo\n", undo=True) == [
         ("10 - 4 =", True), (" 6 (left: 5 6 6)", False), ("\n", True),
         ("7 + 6 =", True), (" 13 (left: 5 13)", False), (" undo\n", True)]
+
+
+def test_the_table_can_run_a_policy_without_its_second_thoughts():
+    from qstar.reasoning.evaluate import Method, evaluate
+
+    stub = TryFirstThenJudge()
+    rows = evaluate(G, [P], Calculator(stub, G, undo=True), {}, [
+        Method("greedy", "greedy"), Method("greedy, no second thoughts", "greedy", second_thoughts=False)])
+    assert [r["solved"] for r in rows] == [1, 0]

@@ -203,7 +203,7 @@ def solve(task_name: str = typer.Argument(..., metavar="TASK", help="game24 or c
     sure = result.confidence >= threshold
     if not json_out:
         typer.echo(f"{task_name}: {problem.text} -> {problem.target}   (method {method})")
-        for line in result.log:
+        for line in (ln for entry in result.log for ln in entry.splitlines()):  # greedy's log is its whole text
             typer.echo(f"  {line}".rstrip())
         typer.echo("steps:")
         for s in result.steps:

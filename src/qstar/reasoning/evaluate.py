@@ -21,8 +21,12 @@ class Method:
     strategy: str
     value: str | None = None  # "prm", "orm" or None
     kwargs: tuple = ()  # (name, value) pairs passed to the strategy
+    second_thoughts: bool = True  # False: a policy with second thoughts runs without them (every step stands)
 
     def run(self, task, problems, policy, values: dict, seed: int) -> list[SearchResult]:
+        if not self.second_thoughts and getattr(policy, "undo", False):
+            from qstar.reasoning.calculator import Calculator
+            policy = Calculator(policy.policy, task)
         return get_strategy(self.strategy)(task, problems, policy, values.get(self.value), seed=seed,
                                            **dict(self.kwargs))
 
@@ -30,6 +34,7 @@ class Method:
 def default_methods(n: int = 10) -> list[Method]:
     return [
         Method("greedy CoT", "greedy"),
+        Method("greedy CoT, no second thoughts", "greedy", second_thoughts=False),  # = greedy for models without
         Method(f"CoT self-consistency (n={n})", "self_consistency", None, (("n", n),)),
         Method(f"best-of-{n}, ORM", "best_of_n", "orm", (("n", n), ("aggregation", "last"))),
         Method(f"best-of-{n}, PRM min", "best_of_n", "prm", (("n", n), ("aggregation", "min"))),
