@@ -50,6 +50,11 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "'cuda:99' is not available here" in err and "'meta' is not supported" in err and "Traceback" not in err
     assert not (tmp_path / "run").exists()
+    assert main(["train", "countdown", "--run", str(tmp_path / "cd"), "--second-thoughts", "100"]) == 2
+    assert main(["train", "game24", "--run", str(tmp_path / "g"), "--second-thoughts", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "measured on game24 only" in err and "must be >= 0" in err and "Traceback" not in err
+    assert not (tmp_path / "cd").exists() and not (tmp_path / "g").exists()
     for bad in (["--n", "0"], ["--limit", "0"], ["--limit", "-3"]):  # not a crash, not silently every problem
         assert main(["eval", "game24", *bad]) == 2
         assert "--n and --limit must be >= 1" in capsys.readouterr().err

@@ -71,7 +71,7 @@ class LoopConfig:
     threads: int = 1
     train_problems: int | None = None  # use only the first N training problems (smoke tests)
     calculator: bool = True  # the policy writes operations, the rules write results (see calculator.py)
-    undo_steps: int = 1500  # second thoughts (Calculator(undo=True)): round 0's steps on traces that take dead ends back (0: off)
+    undo_steps: int = 0  # second thoughts (Calculator(undo=True)): round 0's steps on traces that take dead ends back (0: off)
     undo_traces: int = 4  # such traces per problem (the first in the policy's order, the others with Gumbel noise)
     undo_problems_round: int = 500  # later rounds: problems whose such traces, from the current policy, join the fine-tuning
     undo_lr: float = 5e-4
