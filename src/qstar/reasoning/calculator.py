@@ -94,12 +94,12 @@ class Calculator:
             out.append([comps[j % per] for j in range(n)])
         return out
 
-
     def _retry(self, lines: list, prompts: Sequence[str], temperature: float, seed: int) -> None:
-        """With second thoughts, a step the policy took back from these numbers cannot be tried again (nor another
-        that leaves the same numbers), nor can a step that is not legal here: as a game policy's illegal moves are masked, the policy's most probable
-        (at ``temperature`` > 0: sampled) legal step not yet taken back is tried instead. ``lines`` entries
-        ``[run, next state, line, logprob]`` are replaced in place; ``self.retries`` counts them."""
+        """With second thoughts, a step the policy took back from these numbers cannot be tried again (nor
+        another that leaves the same numbers), nor can a step that is not legal here: as a game policy's
+        illegal moves are masked, the policy's most probable (at ``temperature`` > 0: sampled) legal step not
+        yet taken back is tried instead. ``lines`` entries ``[run, next state, line, logprob]`` are replaced in
+        place; ``self.retries`` counts them."""
         redo = [x for x in lines if x[1] is None or x[1].values in x[0][7]]
         options = [[(ln, nxt) for ln, nxt in self.task.moves(x[0][2]) if nxt.values not in x[0][7]] for x in redo]
         redo, options = [x for x, o in zip(redo, options) if o], [o for o in options if o]

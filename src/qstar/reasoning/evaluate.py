@@ -34,7 +34,8 @@ class Method:
 def default_methods(n: int = 10) -> list[Method]:
     return [
         Method("greedy CoT", "greedy"),
-        Method("greedy CoT, no second thoughts", "greedy", second_thoughts=False),  # = greedy for models without
+        # the same policy with every step standing (the same row as greedy for models without second thoughts)
+        Method("greedy CoT, no second thoughts", "greedy", second_thoughts=False),
         Method(f"CoT self-consistency (n={n})", "self_consistency", None, (("n", n),)),
         Method(f"best-of-{n}, ORM", "best_of_n", "orm", (("n", n), ("aggregation", "last"))),
         Method(f"best-of-{n}, PRM min", "best_of_n", "prm", (("n", n), ("aggregation", "min"))),
