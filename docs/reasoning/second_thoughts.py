@@ -2,15 +2,16 @@
 and take the step back when 24 can no longer be made from them, inside one greedy solution.
 
     .venv/bin/python docs/reasoning/second_thoughts.py OUT_DIR [--policy DIR] [--steps 1500] [--traces 2]
-        [--lr 5e-4] [--temperature 1]
+        [--lr 5e-4] [--temperature 1] [--verdicts 0]
 
 Training traces (training and synthetic puzzles only): at every state of a solution, the legal steps in the
 order the starting policy ranks them (its log-probability; traces after the first rank them with Gumbel noise
 at --temperature), each tried in turn: one from which 24 is unreachable (the exact solver) is written with
 ' undo' after its result, the first one from which it is reachable stands; at most MAX_UNDOS per solution. The
 policy learns the operations it tries, and after the rules' text the verdict (the newline or ' undo').
-Then greedy decoding with ``Calculator(undo=True)``: solved, first step (as it stands) solvable, finished,
-steps taken back. One torch thread.
+Then greedy decoding with ``Calculator(undo=True)``: solved, first step (as it stands) solvable, finished.
+--verdicts K adds, per puzzle, K random legal first steps whose verdict alone is learned (the
+step is context, not a target). One torch thread.
 """
 
 import argparse
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from qstar.cli.reasoning import shipped_models
 from qstar.reasoning.calculator import Calculator, action_segments
 from qstar.reasoning.game24 import Game24
 from qstar.reasoning.lm import TrainConfig, quiet_transformers
@@ -29,7 +31,7 @@ from qstar.reasoning.task import UNDO
 
 from search_ablation import greedy_diagnosis
 
-SHIPPED = Path(__file__).resolve().parents[2] / "src/qstar/models/game24/policy"
+SHIPPED = shipped_models("game24") / "policy"  # the models the package ships (v7)
 
 
 def main() -> None:
@@ -57,9 +59,8 @@ def main() -> None:
         for p in puzzles:
             moves = list(task.moves(task.initial_state(p)))
             for line, nxt in rng.sample(moves, min(a.verdicts, len(moves))):
-                head, sep, tail = line.partition(" =")
                 prompts.append(task.prompt(p))
-                segs.append([(head + sep + tail, False), (("" if task.state_solvable(nxt) else UNDO) + "\n", True)])
+                segs.append([(line, False), (("" if task.state_solvable(nxt) else UNDO) + "\n", True)])
         print(f"{len(prompts) - len(comps)} verdict examples", flush=True)
     cfg = TrainConfig(epochs=a.steps * 64 / len(prompts), lr=a.lr, seed=0)
     stats = policy.finetune(prompts, segs, cfg)
