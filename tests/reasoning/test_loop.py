@@ -151,13 +151,16 @@ def test_second_thought_traces_take_back_exactly_the_dead_ends():
 
 
 def test_loop_with_second_thoughts(tmp_path):
-    """undo_steps > 0: round 0 trains on traces that take dead ends back, every round adds the current policy's,
-    and the models folder says so, so loading it gives the policy its second thoughts."""
+    """undo_steps > 0: round 0 trains on traces that take dead ends back; undo_steps_round > 0: every round
+    learns the current policy's, on fresh problems; the models folder says so, so loading it gives the policy
+    its second thoughts."""
     from qstar.cli.reasoning import _load_models
 
     run = tmp_path / "run"
-    m = run_loop(Game24(), run, LoopConfig(rounds=1, **{**TOY, "undo_steps": 2, "undo_traces": 2, "undo_problems_round": 3}), log=lambda s: None)
-    assert m[0]["second_thoughts"]["steps"] == 2 and m[1]["second_thought_traces"] == 3 * 2
+    m = run_loop(Game24(), run, LoopConfig(rounds=1, **{**TOY, "undo_steps": 2, "undo_steps_round": 3, "undo_traces": 2,
+                                                           "undo_problems_round": 3}), log=lambda s: None)
+    assert m[0]["second_thoughts"]["steps"] == 2
+    assert m[1]["second_thoughts"]["steps"] == 3 and m[1]["second_thoughts"]["traces"] == 3 * 2
     assert json.loads((run / "models.json").read_text())["undo"] is True
     policy, _ = _load_models("game24", run)
     assert policy.undo is True

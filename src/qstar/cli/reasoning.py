@@ -73,14 +73,14 @@ def _train(task_name: str, run: Path, rounds: int, resume: bool, seed: int, quic
         raise QstarError("--second-thoughts is measured on game24 only (its traces are sized for four numbers)")
     if second_thoughts < 0:
         raise QstarError(f"--second-thoughts must be >= 0 (training steps; 0: off), got {second_thoughts}")
-    cfg = LoopConfig(rounds=rounds, seed=seed, threads=threads, undo_steps=second_thoughts,
+    cfg = LoopConfig(rounds=rounds, seed=seed, threads=threads, undo_steps_round=second_thoughts,
                      **TASK_DEFAULTS.get(task_name, {}))
     if quick:  # a smoke run: minutes, not an hour; the figures mean little
         cfg = LoopConfig(rounds=rounds, seed=seed, extra_split=None, traces_per_problem=1, sft_epochs=0.3, search_problems=16,
                          label_problems=16, finetune_epochs=0.3, value_epochs=0.3, eval_problems=10,
                          eval_beam=False, policy_width=32, policy_layers=1, value_width=32, value_layers=1,
                          train_problems=60, step_label_problems=8, step_label_problems_round=4, first_step_steps=5,
-                         first_step_puzzles=4, undo_steps=min(second_thoughts, 5), undo_traces=1, undo_problems_round=8)
+                         first_step_puzzles=4, undo_steps_round=min(second_thoughts, 5), undo_traces=1, undo_problems_round=8)
     metrics = run_loop(_task(task_name), run, cfg, resume=resume, log=lambda s: typer.echo(s, err=True),
                        device=torch_device(device))
     typer.echo(f"{run}: {len(metrics)} rounds; summary in {run / 'summary.md'}")
@@ -94,8 +94,8 @@ def _make_train(task_name: str):
               quick: bool = typer.Option(False, "--quick", help="Tiny smoke-test configuration."),
               threads: int = typer.Option(1, help="torch CPU threads."),
               second_thoughts: int = typer.Option(0, "--second-thoughts", help=(
-                  "Round 0: steps of training to try a step, read the numbers it leaves and take dead ends back "
-                  "(0: off; docs/reasoning.md, 'Second thoughts')")),
+                  "Each improvement round: steps of training to try a step, read the numbers it leaves and take "
+                  "dead ends back, on the round's policy's own tries (0: off; docs/reasoning.md, 'Second thoughts')")),
               device: str = typer.Option("cpu", help=DEVICE_HELP)) -> None:
         _train(task_name, run, rounds, resume, seed, quick, threads, device, second_thoughts)
     train.__doc__ = f"Train the {task_name} policy, PRM and ORM: solver traces, then search-and-learn rounds."

@@ -71,9 +71,10 @@ class LoopConfig:
     threads: int = 1
     train_problems: int | None = None  # use only the first N training problems (smoke tests)
     calculator: bool = True  # the policy writes operations, the rules write results (see calculator.py)
-    undo_steps: int = 0  # second thoughts (Calculator(undo=True)): round 0's steps on traces that take dead ends back (0: off)
+    undo_steps: int = 0  # second thoughts (Calculator(undo=True)): round 0's steps on traces that take dead ends back (0: none)
+    undo_steps_round: int = 0  # later rounds: such steps after the round's fine-tuning, on the current policy's traces
     undo_traces: int = 4  # such traces per problem (the first in the policy's order, the others with Gumbel noise)
-    undo_problems_round: int = 500  # later rounds: problems whose such traces, from the current policy, join the fine-tuning
+    undo_problems_round: int = 1500  # later rounds: fresh problems whose such traces the round learns
     undo_lr: float = 5e-4
     task_options: dict = field(default_factory=dict)
 
@@ -86,13 +87,13 @@ class LoopConfig:
         check(self.step_label_problems >= 0 and self.step_label_problems_round >= 0,
               "step_label_problems must be >= 0")
         check(self.search in ("beam", "mcts"), f"search must be beam or mcts, got {self.search!r}")
-        check(self.undo_steps >= 0 and self.undo_traces >= 1 and self.undo_problems_round >= 0,
-              "undo_steps and undo_problems_round must be >= 0, undo_traces >= 1")
-        check(not self.undo_steps or self.calculator, "second thoughts (undo_steps > 0) need the calculator")
+        check(min(self.undo_steps, self.undo_steps_round) >= 0 and self.undo_traces >= 1 and self.undo_problems_round >= 1,
+              "undo_steps and undo_steps_round must be >= 0, undo_traces and undo_problems_round >= 1")
+        check(not self.undo or self.calculator, "second thoughts (undo_steps > 0) need the calculator")
 
     @property
     def undo(self) -> bool:
-        return self.undo_steps > 0
+        return self.undo_steps > 0 or self.undo_steps_round > 0
 
 
 def solver_traces(task: Task, problems: list[Problem], per_problem: int, seed: int) -> tuple[list[str], list[str]]:
@@ -179,6 +180,23 @@ def targets(completions: list[str], calculator: bool, undo: bool = False) -> lis
     """Training targets: whole completions, or only the operations (and verdicts) when the rules write the rest."""
     from qstar.reasoning.calculator import action_segments
     return [action_segments(c, undo) for c in completions] if calculator else list(completions)
+
+
+def _second_thoughts(task: Task, policy, problems: list[Problem], steps: int, cfg: LoopConfig, seed: int, r: int,
+                     log) -> dict:
+    """Teach the policy to look at each step's result and take dead ends back: ``second_thought_traces`` of its
+    own tries on ``problems``, then ``steps`` steps of fine-tuning on them (operations and verdicts)."""
+    t0 = time.perf_counter()
+    sp, sc = second_thought_traces(task, acting_policy(policy, task, True), problems, cfg.undo_traces, seed=seed)
+    t_traces = time.perf_counter() - t0
+    with progress_bar("policy (second thoughts)", steps, "step") as adv:
+        out = policy.finetune(sp, targets(sc, True, undo=True),
+                              _train_cfg(cfg, steps / -(-len(sp) // 64), seed, cfg.undo_lr), adv)
+    out.update(problems=len(problems), traces=len(sp), taken_back=sum(c.count(UNDO) for c in sc),
+               trace_seconds=round(t_traces, 1))
+    log(f"round {r}: second thoughts, {len(sp)} traces of {len(problems)} problems taking back {out['taken_back']} "
+        f"steps ({out['trace_seconds']}s), {out['steps']} steps, {out['seconds']}s, loss {out['loss']}")
+    return out
 
 
 def _train_cfg(cfg: LoopConfig, epochs: float, seed: int, lr: float = 2e-3, batch_size: int = 64):
@@ -294,18 +312,11 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
                                         choices=choices(), choices_per_step=cfg.first_step_puzzles)
             log(f"round 0: first-step loss on {len(choices())} problems' legal first steps, {first['steps']} steps, "
                 f"{first['seconds']}s, loss {first['loss']}")
-        second = None
-        if cfg.undo:  # then look at each step's result and take dead ends back
-            sp, sc = second_thought_traces(task, acting_policy(policy, task, True), pool, cfg.undo_traces, seed=cfg.seed)
-            with progress_bar("policy (second thoughts)", cfg.undo_steps, "step") as adv:
-                second = policy.finetune(sp, targets(sc, True, undo=True),
-                                         _train_cfg(cfg, cfg.undo_steps / -(-len(sp) // 64), cfg.seed, cfg.undo_lr), adv)
-            log(f"round 0: second thoughts, {len(sp)} traces taking back {sum(c.count(UNDO) for c in sc)} steps, "
-                f"{second['steps']} steps, {second['seconds']}s, loss {second['loss']}")
+        second = _second_thoughts(task, policy, pool, cfg.undo_steps, cfg, cfg.seed, 0, log) if cfg.undo_steps else None
         acting = acting_policy(policy, task, cfg.calculator, cfg.undo)
         order = rng.sample(train, len(train))  # label problems: a fixed shuffle, fresh ones each round
-        lab = _label_and_fit(task, order[: cfg.label_problems], order[: cfg.step_label_problems], acting, prm, orm,
-                             cfg, cfg.seed, cfg.value_epochs)
+        lab = _label_and_fit(task, order[: cfg.label_problems], order[: cfg.step_label_problems],
+                             acting_policy(policy, task, cfg.calculator), prm, orm, cfg, cfg.seed, cfg.value_epochs)
         row = {"round": 0, "sft_traces": len(prompts), "policy_params": policy.num_parameters, "value_params": sum(
             p.numel() for p in prm.net.parameters()), "sft": sft, "first_step": first, "second_thoughts": second,
             "first_step_problems": len(choices()) if first else 0, **lab}
@@ -313,6 +324,7 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
     policy, prm, orm = (m.to(device) for m in (LMPolicy.load(run / "policy"), ValueLM.load(run / "prm"),
                                                 ValueLM.load(run / "orm")))
     acting = acting_policy(policy, task, cfg.calculator, cfg.undo)
+    plain = acting_policy(policy, task, cfg.calculator)  # first tries only: search, samples and rollouts
     for r in range(1, cfg.rounds + 1):
         if r in done:
             continue
@@ -321,9 +333,9 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
         probs = rr.sample(pool, min(cfg.search_problems, len(pool)))
         found: dict[tuple, set[str]] = {}
         if cfg.search == "mcts":
-            res = mcts(task, probs, acting, None, seed=cfg.seed + r, simulations=cfg.search_sims, proposals=0)
+            res = mcts(task, probs, plain, None, seed=cfg.seed + r, simulations=cfg.search_sims, proposals=0)
         else:
-            res = beam(task, probs, acting, prm, seed=cfg.seed + r, width=cfg.search_width,
+            res = beam(task, probs, plain, prm, seed=cfg.seed + r, width=cfg.search_width,
                        proposals=cfg.search_proposals)
         n_search = 0
         for p, x in zip(probs, res):
@@ -331,7 +343,7 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
                 found.setdefault(p.numbers, set()).add(steps_text(x.steps))
                 n_search += 1
         sampled = probs + rr.sample(pool, min(max(0, cfg.sample_problems - len(probs)), len(pool)))
-        samples = acting.generate([task.prompt(p) for p in sampled], n=cfg.samples_per_problem, temperature=1.0,
+        samples = plain.generate([task.prompt(p) for p in sampled], n=cfg.samples_per_problem, temperature=1.0,
                                   stop="end", seed=cfg.seed + r)
         for p, cs in zip(sampled, samples):
             for c in cs:
@@ -348,28 +360,29 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
         prompts, comps = sft_data()
         k = min(len(prompts), int(cfg.replay * len(new_p)))
         idx = rr.sample(range(len(prompts)), k)
-        sp, sc = [], []
-        if cfg.undo:  # the current policy's order of trying steps, each judged by the solver
-            some = rr.sample(pool, min(cfg.undo_problems_round, len(pool)))
-            sp, sc = second_thought_traces(task, acting_policy(policy, task, True), some, cfg.undo_traces, seed=cfg.seed + r)
-        # the verdicts are learned from those traces only: a solution's steps all stand, so learning its
-        # newlines would teach "keep every step" (measured: after such a round it took back 10% of dead ends)
-        ft = policy.finetune(new_p + [prompts[i] for i in idx] + sp,
-                             targets(new_c + [comps[i] for i in idx], cfg.calculator) + targets(sc, True, undo=True),
+        # the solutions teach operations only: their steps all stand, so learning their newlines would teach
+        # "keep every step" (measured: after such a round the policy took back 10% of the dead ends)
+        ft = policy.finetune(new_p + [prompts[i] for i in idx], targets(new_c + [comps[i] for i in idx], cfg.calculator),
                              _train_cfg(cfg, cfg.finetune_epochs, cfg.seed + r, lr=cfg.finetune_lr),
                              choices=choices() if cfg.first_step_in_rounds else (),
                              choices_per_step=cfg.first_step_puzzles)
+        second = None
+        if cfg.undo_steps_round:  # then the new policy's tries, judged by the solver, on problems it has not judged
+            n = min(cfg.undo_problems_round, len(pool))
+            shuffled = random.Random(cfg.seed + 1).sample(pool, len(pool))
+            some = (shuffled + shuffled)[(r - 1) * n % len(pool):][:n]
+            second = _second_thoughts(task, policy, some, cfg.undo_steps_round, cfg, cfg.seed + r, r, log)
         order = random.Random(cfg.seed).sample(train, len(train))
         a = (cfg.step_label_problems + (r - 1) * cfg.step_label_problems_round) % max(1, len(train))
         fresh = (order + order)[a: a + min(cfg.step_label_problems_round, len(train))]
-        lab = _label_and_fit(task, rr.sample(train, min(cfg.label_problems, len(train))), fresh, acting, prm, orm,
+        lab = _label_and_fit(task, rr.sample(train, min(cfg.label_problems, len(train))), fresh, plain, prm, orm,
                              cfg, cfg.seed + r, cfg.value_epochs_round)
         row = {"round": r, "search_problems": len(probs), "sampled_problems": len(by_numbers),
                "search_solved": round(sum(p.numbers in found for p in probs) / len(probs), 4),
                "solved_any": round(len(found) / len(by_numbers), 4),
                "search": cfg.search,
                "search_alone_solved": round(n_search / len(probs), 4), "kept_solutions": len(new_c), "replayed": k,
-               "second_thought_traces": len(sc),
+               "second_thoughts": second,
                "new_solutions": sum(len(v) for v in found.values()),
                "finetune": ft, **lab}
         _finish_round(row, run, task, test, acting, policy, prm, orm, cfg, t0, c0, metrics, log)
