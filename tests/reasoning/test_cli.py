@@ -58,3 +58,17 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     for bad in (["--n", "0"], ["--limit", "0"], ["--limit", "-3"]):  # not a crash, not silently every problem
         assert main(["eval", "game24", *bad]) == 2
         assert "--n and --limit must be >= 1" in capsys.readouterr().err
+
+
+@needs_models
+def test_the_shipped_models_are_what_the_default_train_command_makes():
+    """The shipped models' run config (``run_config.json``, the run folder's ``config.json``) is the config of
+    ``qstar train game24 --run DIR --threads 2`` with today's defaults: changing a default that made them fails here."""
+    from dataclasses import asdict
+
+    from qstar.cli.reasoning import train_config
+
+    shipped = json.loads((shipped_models("game24") / "run_config.json").read_text())
+    assert asdict(train_config("game24", rounds=2, seed=0, quick=False, threads=2)) == shipped
+    assert json.loads((shipped_models("game24") / "models.json").read_text())["undo"] == (shipped["undo_steps_round"] > 0)
+    assert train_config("countdown", rounds=1, seed=0, quick=False).undo_steps_round == 0

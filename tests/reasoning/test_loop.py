@@ -16,7 +16,8 @@ TOY = dict(seed=0, extra_split=None, train_problems=12, traces_per_problem=1, sf
            search_proposals=2, samples_per_problem=1, finetune_epochs=0.5, label_problems=3, label_samples=1,
            rollouts=1, value_epochs=0.5, eval_problems=3, eval_beam=True, policy_layers=1, policy_width=16,
            value_layers=1, value_width=16, vocab_size=280, step_label_problems=2, step_label_problems_round=1,
-           value_epochs_round=0.5, first_step_steps=3, first_step_puzzles=2, first_step_traces=4, undo_steps=0)
+           value_epochs_round=0.5, first_step_steps=3, first_step_puzzles=2, first_step_traces=4, undo_steps=0,
+           undo_steps_round=0)
 
 
 def test_loop_writes_its_run_folder_and_resumes(tmp_path):

@@ -59,28 +59,41 @@ def _load_models(task_name: str, models: Optional[Path], device: str = "cpu"):
 # solutions: a smaller labelling and search budget keeps its run to a few CPU-minutes. The first-step loss is
 # off there: it is measured on Game of 24 only (docs/reasoning.md), and would double this budget.
 TASK_DEFAULTS = {"countdown": dict(extra_split=None, first_step_steps=0, first_step_in_rounds=False, replay=1.0,
-                                   finetune_epochs=4.0, finetune_lr=1e-3,
+                                   finetune_epochs=4.0, finetune_lr=1e-3, undo_steps_round=0,
                                    sample_problems=100, traces_per_problem=2, sft_epochs=4.0, step_label_problems=60,
                                    step_label_problems_round=30, search_problems=100, label_problems=50,
                                    value_epochs=2.0)}
 
 
-def _train(task_name: str, run: Path, rounds: int, resume: bool, seed: int, quick: bool, threads: int = 1,
-           device: str = "cpu", second_thoughts: int = 0) -> None:
-    from qstar.reasoning.loop import LoopConfig, run_loop
+def train_config(task_name: str, rounds: int, seed: int, quick: bool, threads: int = 1,
+                 second_thoughts: Optional[int] = None):
+    """The ``LoopConfig`` of ``qstar train TASK``: ``LoopConfig``'s defaults (the shipped Game of 24 models' run)
+    with the task's own (``TASK_DEFAULTS``); ``second_thoughts`` (steps per round) overrides the task's."""
+    from qstar.reasoning.loop import LoopConfig
 
+    if second_thoughts is not None and second_thoughts < 0:
+        raise QstarError(f"--second-thoughts must be >= 0 (training steps per round; 0: off), got {second_thoughts}")
     if second_thoughts and task_name != "game24":
         raise QstarError("--second-thoughts is measured on game24 only (its traces are sized for four numbers)")
-    if second_thoughts < 0:
-        raise QstarError(f"--second-thoughts must be >= 0 (training steps; 0: off), got {second_thoughts}")
-    cfg = LoopConfig(rounds=rounds, seed=seed, threads=threads, undo_steps_round=second_thoughts,
-                     **TASK_DEFAULTS.get(task_name, {}))
+    over = dict(TASK_DEFAULTS.get(task_name, {}))
+    if second_thoughts is not None:
+        over["undo_steps_round"] = second_thoughts
+    cfg = LoopConfig(rounds=rounds, seed=seed, threads=threads, **over)
     if quick:  # a smoke run: minutes, not an hour; the figures mean little
         cfg = LoopConfig(rounds=rounds, seed=seed, extra_split=None, traces_per_problem=1, sft_epochs=0.3, search_problems=16,
                          label_problems=16, finetune_epochs=0.3, value_epochs=0.3, eval_problems=10,
                          eval_beam=False, policy_width=32, policy_layers=1, value_width=32, value_layers=1,
                          train_problems=60, step_label_problems=8, step_label_problems_round=4, first_step_steps=5,
-                         first_step_puzzles=4, undo_steps_round=min(second_thoughts, 5), undo_traces=1, undo_problems_round=8)
+                         first_step_puzzles=4, undo_steps_round=min(cfg.undo_steps_round, 5), undo_traces=1,
+                         undo_problems_round=8)
+    return cfg
+
+
+def _train(task_name: str, run: Path, rounds: int, resume: bool, seed: int, quick: bool, threads: int = 1,
+           device: str = "cpu", second_thoughts: Optional[int] = None) -> None:
+    from qstar.reasoning.loop import run_loop
+
+    cfg = train_config(task_name, rounds, seed, quick, threads, second_thoughts)
     metrics = run_loop(_task(task_name), run, cfg, resume=resume, log=lambda s: typer.echo(s, err=True),
                        device=torch_device(device))
     typer.echo(f"{run}: {len(metrics)} rounds; summary in {run / 'summary.md'}")
@@ -88,14 +101,15 @@ def _train(task_name: str, run: Path, rounds: int, resume: bool, seed: int, quic
 
 def _make_train(task_name: str):
     def train(run: Path = typer.Option(..., "--run", help="Run folder (created; must be empty unless --resume)."),
-              rounds: int = typer.Option(3, help="Improvement rounds after the first training."),
+              rounds: int = typer.Option(2, help="Improvement rounds after the first training."),
               resume: bool = typer.Option(False, "--resume", help="Continue the run in --run."),
               seed: int = typer.Option(0, help="Seed for data, models and search."),
               quick: bool = typer.Option(False, "--quick", help="Tiny smoke-test configuration."),
               threads: int = typer.Option(1, help="torch CPU threads."),
-              second_thoughts: int = typer.Option(0, "--second-thoughts", help=(
+              second_thoughts: Optional[int] = typer.Option(None, "--second-thoughts", help=(
                   "Each improvement round: steps of training to try a step, read the numbers it leaves and take "
-                  "dead ends back, on the round's policy's own tries (0: off; docs/reasoning.md, 'Second thoughts')")),
+                  "dead ends back, on the round's policy's own tries (game24: 1500; 0: off; docs/reasoning.md, "
+                  "'Second thoughts')")),
               device: str = typer.Option("cpu", help=DEVICE_HELP)) -> None:
         _train(task_name, run, rounds, resume, seed, quick, threads, device, second_thoughts)
     train.__doc__ = f"Train the {task_name} policy, PRM and ORM: solver traces, then search-and-learn rounds."

@@ -32,7 +32,7 @@ from qstar.reasoning.task import MAX_UNDOS, UNDO, Problem, Task, steps_text
 
 @dataclass(frozen=True)
 class LoopConfig:
-    rounds: int = 3  # improvement rounds after round 0
+    rounds: int = 2  # improvement rounds after round 0
     seed: int = 0
     vocab_size: int = 320  # BPE vocabulary (256 bytes + merges + 2 specials)
     traces_per_problem: int = 6  # solver traces per training problem for the first policy
@@ -50,7 +50,7 @@ class LoopConfig:
     search_sims: int = 200  # mcts: simulations per step, over every legal step, no value model
     samples_per_problem: int = 4  # also keep verified plain samples (temperature 1) ...
     sample_problems: int = 2000  # ... of this many problems: the searched ones, then more from the pool
-    finetune_epochs: float = 4.0  # over the kept solutions and the replayed traces
+    finetune_epochs: float = 2.0  # over the kept solutions and the replayed traces
     finetune_lr: float = 1e-3  # peak learning rate of each round's fine-tuning
     first_step_steps: int = 600  # round 0, after the traces: steps of the first-step loss (0: none)
     first_step_puzzles: int = 16  # puzzles per step whose every legal first step is scored (solver-labelled)
@@ -72,9 +72,9 @@ class LoopConfig:
     train_problems: int | None = None  # use only the first N training problems (smoke tests)
     calculator: bool = True  # the policy writes operations, the rules write results (see calculator.py)
     undo_steps: int = 0  # second thoughts (Calculator(undo=True)): round 0's steps on traces that take dead ends back (0: none)
-    undo_steps_round: int = 0  # later rounds: such steps after the round's fine-tuning, on the current policy's traces
-    undo_traces: int = 4  # such traces per problem (the first in the policy's order, the others with Gumbel noise)
-    undo_problems_round: int = 1500  # later rounds: fresh problems whose such traces the round learns
+    undo_steps_round: int = 1500  # later rounds: such steps after the round's fine-tuning, on the current policy's traces
+    undo_traces: int = 2  # such traces per problem (the first in the policy's order, the others with Gumbel noise)
+    undo_problems_round: int = 10000  # later rounds: problems whose such traces the round learns (at most the pool)
     undo_lr: float = 5e-4
     task_options: dict = field(default_factory=dict)
 
