@@ -5,8 +5,10 @@ those traces, then on the first-step loss (which of every legal first step keep 
 exact solver: ``first_step_choices``), label the policy's own samples by Math-Shepherd rollouts, train the PRM
 and the ORM. Rounds 1..R: search on training problems with the current policy (ToT beam with the PRM, or MCTS
 over every legal step) and sample it on more of them → keep the solutions the verifier accepts → fine-tune the
-policy on them (with a replay of the solver traces and the first-step loss) → relabel the PRM/ORM data with rollouts of the new policy and retrain → evaluate
-on the test split. ``extra_split`` adds the task's extra training problems (Game of 24: ``synthetic``)
+policy on them (with a replay of the solver traces and the first-step loss) → second thoughts: the new
+policy's own tries at every step, judged by the exact solver, dead ends taken back (``second_thought_traces``;
+``undo_steps_round``) → relabel the PRM/ORM data with rollouts of the new policy's first tries and retrain →
+evaluate on the test split (greedy with second thoughts). ``extra_split`` adds the task's extra training problems (Game of 24: ``synthetic``)
 to the solver traces and to the problems searched.
 
 Run folder: ``config.json``, ``metrics.jsonl`` (one line per round), ``policy/`` ``prm/`` ``orm/``
@@ -89,7 +91,8 @@ class LoopConfig:
         check(self.search in ("beam", "mcts"), f"search must be beam or mcts, got {self.search!r}")
         check(min(self.undo_steps, self.undo_steps_round) >= 0 and self.undo_traces >= 1 and self.undo_problems_round >= 1,
               "undo_steps and undo_steps_round must be >= 0, undo_traces and undo_problems_round >= 1")
-        check(not self.undo or self.calculator, "second thoughts (undo_steps > 0) need the calculator")
+        check(not self.undo or self.calculator, "second thoughts (undo_steps or undo_steps_round > 0) need the "
+              "calculator; set both to 0 with calculator=False")
 
     @property
     def undo(self) -> bool:
@@ -367,7 +370,8 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
                              choices=choices() if cfg.first_step_in_rounds else (),
                              choices_per_step=cfg.first_step_puzzles)
         second = None
-        if cfg.undo_steps_round:  # then the new policy's tries, judged by the solver, on problems it has not judged
+        if cfg.undo_steps_round:  # then the new policy's tries, judged by the solver: the next slice of a fixed
+            # shuffle of the pool each round (by default the slice is the whole pool)
             n = min(cfg.undo_problems_round, len(pool))
             shuffled = random.Random(cfg.seed + 1).sample(pool, len(pool))
             some = (shuffled + shuffled)[(r - 1) * n % len(pool):][:n]
