@@ -185,6 +185,11 @@ def targets(completions: list[str], calculator: bool, undo: bool = False) -> lis
     return [action_segments(c, undo) for c in completions] if calculator else list(completions)
 
 
+def _wrapped(items: list, start: int, n: int) -> list:
+    """``n`` items (at most all of them) from ``start``, wrapping around the end: round r's slice of a fixed shuffle."""
+    return (items + items)[start % max(1, len(items)):][:min(n, len(items))]
+
+
 def _second_thoughts(task: Task, policy, problems: list[Problem], steps: int, cfg: LoopConfig, seed: int, r: int,
                      log) -> dict:
     """Teach the policy to look at each step's result and take dead ends back: ``second_thought_traces`` of its
@@ -373,12 +378,10 @@ def run_loop(task: Task, run_dir: str | Path, cfg: LoopConfig, resume: bool = Fa
         if cfg.undo_steps_round:  # then the new policy's tries, judged by the solver: the next slice of a fixed
             # shuffle of the pool each round (by default the slice is the whole pool)
             n = min(cfg.undo_problems_round, len(pool))
-            shuffled = random.Random(cfg.seed + 1).sample(pool, len(pool))
-            some = (shuffled + shuffled)[(r - 1) * n % len(pool):][:n]
+            some = _wrapped(random.Random(cfg.seed + 1).sample(pool, len(pool)), (r - 1) * n, n)
             second = _second_thoughts(task, policy, some, cfg.undo_steps_round, cfg, cfg.seed + r, r, log)
-        order = random.Random(cfg.seed).sample(train, len(train))
-        a = (cfg.step_label_problems + (r - 1) * cfg.step_label_problems_round) % max(1, len(train))
-        fresh = (order + order)[a: a + min(cfg.step_label_problems_round, len(train))]
+        fresh = _wrapped(random.Random(cfg.seed).sample(train, len(train)),
+                         cfg.step_label_problems + (r - 1) * cfg.step_label_problems_round, cfg.step_label_problems_round)
         lab = _label_and_fit(task, rr.sample(train, min(cfg.label_problems, len(train))), fresh, plain, prm, orm,
                              cfg, cfg.seed + r, cfg.value_epochs_round)
         row = {"round": r, "search_problems": len(probs), "sampled_problems": len(by_numbers),
